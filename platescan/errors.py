@@ -1,0 +1,29 @@
+"""Named errors raised by the pipeline's functions.
+
+The state machine matches these names in `ErrorEquals` (a Lambda function's error name is
+the exception's class name), so renaming one means changing the ASL too.
+"""
+
+
+class PlatescanError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class UnsupportedImage(PlatescanError):
+    """The uploaded object is not an image we can read; permanent, written as REJECTED."""
+
+
+class DetectorThrottled(PlatescanError):
+    """The text detector asked us to slow down; transient, retried with backoff."""
+
+
+class DetectorTimeout(PlatescanError):
+    """The text detector did not answer in time; transient, retried."""
+
+
+class DetectorUnavailable(PlatescanError):
+    """The text detector failed on its side; transient, retried."""
+
+
+class StaleObjectVersion(PlatescanError):
+    """A newer version of the object already holds the record; nothing to write."""
