@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-DEFINITION_PATH = Path(__file__).resolve().parent.parent / "statemachine" / "plate_pipeline.asl.json"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFINITION_PATH = REPO_ROOT / "statemachine" / "plate_pipeline.asl.json"
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
 

@@ -97,7 +97,8 @@ def inspect_image(data: bytes) -> ImageFacts:
 def _check_size(width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
         raise UnsupportedImage(
-            f"the image is {width}x{height} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels"
+            f"the image is {width}x{height} pixels; "
+            f"the limit is {MAX_PIXELS // 1_000_000} megapixels"
         )
     if min(width, height) < MIN_SIDE:
         raise UnsupportedImage(

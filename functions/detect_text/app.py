@@ -1,0 +1,31 @@
+"""Detect Text: Rekognition DetectText or the offline ONNX engine, chosen by DETECTOR_ENGINE.
+
+Both answer in DetectText's response shape. Throttling raises DetectorThrottled, which the
+state machine retries with backoff.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from platescan import stages
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(upload_id=event["object"]["upload_id"])
+    result = stages.detect_text(event)
+    lines = sum(1 for d in result["response"]["TextDetections"] if d["Type"] == "LINE")
+    logger.info("text detected", engine=result["engine"], lines=lines)
+    metrics.add_metric(
+        name="DetectTextMilliseconds", unit=MetricUnit.Milliseconds, value=result["elapsed_ms"]
+    )
+    return result

@@ -1,0 +1,29 @@
+"""Read Metadata: HeadObject plus a look at the bytes (JPEG/PNG, size, pixels).
+
+Raises UnsupportedImage for input the pipeline cannot read; the state machine writes it
+as REJECTED with the reason.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from platescan import stages
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(key=event["detail"]["object"]["key"])
+    result = stages.read_metadata(event)
+    obj = result["object"]
+    logger.info("object read", width=obj["width"], height=obj["height"], size=obj["size"])
+    metrics.add_metric(name="PhotosRead", unit=MetricUnit.Count, value=1)
+    return result

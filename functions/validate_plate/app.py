@@ -1,0 +1,26 @@
+"""Validate Plate: match detected lines against regional plate formats and rank the readings."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from platescan import stages
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(upload_id=event["object"]["upload_id"])
+    result = stages.validate_plate(event)
+    logger.info(
+        "plates validated", status=result["status"], plates=[p["text"] for p in result["plates"]]
+    )
+    metrics.add_metric(name="PlatesFound", unit=MetricUnit.Count, value=len(result["plates"]))
+    return result

@@ -1,0 +1,25 @@
+"""Write Result: one idempotent DynamoDB write per upload and object version (also REJECTED)."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from platescan import stages
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = stages.write_result(event)
+    logger.info("result written", upload_id=result["upload_id"], status=result["status"])
+    metrics.add_metric(
+        name=f"Result{result['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1
+    )
+    return result

@@ -1,0 +1,277 @@
+"""The local stack: S3, EventBridge, Step Functions, Lambda and DynamoDB on moto, in-process.
+
+A photo put into the local uploads bucket flows exactly as in AWS: S3 sends `Object
+Created` to EventBridge, the rule starts the state machine (the same ASL file, rendered by
+the same function as in deployment), moto's States Language interpreter runs it and calls
+the Lambda functions, whose real handlers run here (see `seams`), and the result lands in
+DynamoDB. Nothing calls a handler directly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import logging
+import os
+import sys
+import time
+import zipfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from platescan import asl, aws, patterns, records
+from platescan.local import seams
+from platescan.settings import get_settings
+
+log = logging.getLogger("platescan.local")
+
+ACCOUNT_ID = "123456789012"
+FUNCTIONS = ("read_metadata", "detect_text", "validate_plate", "write_result", "mark_failed", "api")
+ASL_FUNCTIONS = {
+    "ReadMetadataFunctionArn": "read_metadata",
+    "DetectTextFunctionArn": "detect_text",
+    "ValidatePlateFunctionArn": "validate_plate",
+    "WriteResultFunctionArn": "write_result",
+}
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    engine: str = "onnx"
+    region: str = "us-east-1"
+    bucket: str = "platescan-uploads"
+    table: str = "platescan-results"
+    state_machine: str = "platescan-pipeline"
+    site_origin: str = "http://127.0.0.1:8000"
+    # Multiplies the state machine's Retry waits; tests use a small value.
+    retry_time_scale: float = 1.0
+    region_hint: str | None = None
+
+
+class LocalStack:
+    """Start with `with LocalStack(config) as stack:`; everything stops with the block."""
+
+    def __init__(self, config: LocalConfig | None = None) -> None:
+        self.config = config or LocalConfig()
+        self._exit = ExitStack()
+        self.handlers: dict[str, Any] = {}
+        self.function_arns: dict[str, str] = {}
+        self.state_machine_arn = ""
+        self.registry = seams.REGISTRY
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def __enter__(self) -> LocalStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        from moto import mock_aws
+
+        self._set_environment()
+        self._exit.enter_context(
+            mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        )
+        self.registry = self._exit.enter_context(
+            seams.installed(retry_time_scale=self.config.retry_time_scale)
+        )
+        aws.reset()
+        self._create_storage()
+        self._create_functions()
+        self._create_state_machine()
+        self._create_rules()
+
+    def stop(self) -> None:
+        self.registry.handlers.clear()
+        self.registry.faults.clear()
+        self._exit.close()
+        aws.reset()
+
+    def _set_environment(self) -> None:
+        cfg = self.config
+        env = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": cfg.region,
+            "AWS_REGION": cfg.region,
+            "RESULTS_TABLE": cfg.table,
+            "UPLOADS_BUCKET": cfg.bucket,
+            "DETECTOR_ENGINE": cfg.engine,
+            "REGION_HINT": cfg.region_hint or "",
+            "SITE_ORIGIN": cfg.site_origin,
+            "POWERTOOLS_SERVICE_NAME": "platescan",
+            "POWERTOOLS_METRICS_NAMESPACE": "platescan",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            # No X-Ray daemon and no CloudWatch here: traces and metrics have nowhere to go.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+        for name, value in env.items():
+            os.environ[name] = value
+        os.environ.pop("AWS_PROFILE", None)
+        get_settings.cache_clear()
+
+    # -- resources -----------------------------------------------------------------------
+    def _create_storage(self) -> None:
+        cfg = self.config
+        s3 = aws.client("s3")
+        s3.create_bucket(Bucket=cfg.bucket)
+        s3.put_bucket_notification_configuration(
+            Bucket=cfg.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
+        aws.client("dynamodb").create_table(
+            TableName=cfg.table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "upload_id", "AttributeType": "S"},
+                {"AttributeName": "plate_text", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "upload_id", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": records.PLATE_INDEX,
+                    "KeySchema": [{"AttributeName": "plate_text", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
+
+    def _role(self, name: str, service: str) -> str:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        role = aws.client("iam").create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust)
+        )
+        return str(role["Role"]["Arn"])
+
+    def _create_functions(self) -> None:
+        role = self._role("platescan-local-functions", "lambda.amazonaws.com")
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as zf:
+            zf.writestr("app.py", "# the handler runs in-process; see platescan.local.seams\n")
+        lam = aws.client("lambda")
+        for name in FUNCTIONS:
+            module = importlib.import_module(f"functions.{name}.app")
+            _logs_to_stderr(module)
+            self.handlers[name] = module.lambda_handler
+            function_name = f"platescan-{name.replace('_', '-')}"
+            created = lam.create_function(
+                FunctionName=function_name,
+                Runtime="python3.11",
+                Role=role,
+                Handler="app.lambda_handler",
+                Code={"ZipFile": code.getvalue()},
+                MemorySize=2048 if name == "detect_text" else 256,
+                Timeout=120 if name == "detect_text" else 30,
+            )
+            self.function_arns[name] = created["FunctionArn"]
+            self.registry.handlers[function_name] = module.lambda_handler
+
+    def _create_state_machine(self) -> None:
+        values = {ph: self.function_arns[fn] for ph, fn in ASL_FUNCTIONS.items()}
+        definition = asl.render_definition(asl.load_template(), values)
+        created = aws.client("stepfunctions").create_state_machine(
+            name=self.config.state_machine,
+            definition=definition,
+            roleArn=self._role("platescan-local-states", "states.amazonaws.com"),
+            type="STANDARD",
+        )
+        self.state_machine_arn = created["stateMachineArn"]
+
+    def _create_rules(self) -> None:
+        events = aws.client("events")
+        role = self._role("platescan-local-events", "events.amazonaws.com")
+        events.put_rule(
+            Name="platescan-uploads",
+            EventPattern=json.dumps(patterns.object_created(self.config.bucket)),
+        )
+        events.put_targets(
+            Rule="platescan-uploads",
+            Targets=[{"Id": "pipeline", "Arn": self.state_machine_arn, "RoleArn": role}],
+        )
+        events.put_rule(
+            Name="platescan-execution-failed",
+            EventPattern=json.dumps(patterns.execution_unsuccessful(self.state_machine_arn)),
+        )
+        events.put_targets(
+            Rule="platescan-execution-failed",
+            Targets=[{"Id": "mark-failed", "Arn": self.function_arns["mark_failed"]}],
+        )
+
+    # -- using it ------------------------------------------------------------------------
+    def put_photo(
+        self,
+        data: bytes,
+        file_name: str,
+        *,
+        content_type: str = "application/octet-stream",
+        upload_id: str | None = None,
+        region: str | None = None,
+    ) -> str:
+        """Put a photo into the uploads bucket as the website would; returns its upload id."""
+        from platescan.api import new_upload_id, safe_file_name
+
+        upload_id = upload_id or new_upload_id()
+        extra = {"Metadata": {"region": region}} if region else {}
+        aws.client("s3").put_object(
+            Bucket=self.config.bucket,
+            Key=f"uploads/{upload_id}/{safe_file_name(file_name)}",
+            Body=data,
+            ContentType=content_type,
+            **extra,
+        )
+        return upload_id
+
+    def record(self, upload_id: str) -> dict[str, Any] | None:
+        return records.get_record(self.config.table, upload_id)
+
+    def wait_for(self, upload_id: str, timeout: float = 120.0) -> dict[str, Any]:
+        """Poll until the upload's record reaches a final status."""
+        deadline = time.monotonic() + timeout
+        delay = 0.02
+        while True:
+            record = self.record(upload_id)
+            if record and record.get("status") in records.FINAL_STATUSES:
+                return record
+            if time.monotonic() > deadline:
+                status = record.get("status") if record else "no record"
+                raise TimeoutError(
+                    f"upload {upload_id} not finished after {timeout:.0f}s ({status})"
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+
+    def executions(self, status: str | None = None) -> list[dict[str, Any]]:
+        sfn = aws.client("stepfunctions")
+        kwargs: dict[str, Any] = {"stateMachineArn": self.state_machine_arn}
+        if status:
+            kwargs["statusFilter"] = status
+        found: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("list_executions").paginate(**kwargs):
+            found.extend(page["executions"])
+        return found
+
+
+def _logs_to_stderr(module: Any) -> None:
+    """Powertools logs to stdout, which the CLI keeps for its JSON lines."""
+    logger = getattr(module, "logger", None)
+    handler = getattr(logger, "registered_handler", None)
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(sys.stderr)

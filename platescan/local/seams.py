@@ -1,0 +1,193 @@
+"""The places where the local runtime fills gaps in moto, each guarded by a canary test.
+
+moto executes the real Amazon States Language but cannot run our Lambda code without
+Docker, delivers EventBridge events only to SQS/logs/buses, and emits no Step Functions
+status-change events. These patches close exactly those gaps and nothing else:
+
+1. `LambdaFunction._invoke_lambda` runs the registered handler in-process;
+2. `Rule.send_to_targets` also delivers to Step Functions (StartExecution) and Lambda targets;
+3. `BaseExecutionWorkerCommunication.terminated` publishes "Step Functions Execution Status
+   Change" events, so the FAILED listener runs as it does in AWS;
+4. the retrier's `time.sleep` can be scaled down, so tests do not wait out real backoff.
+
+If moto renames any of these, `tests/statemachine/test_seams.py` fails loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+import types
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.awslambda import models as lambda_models
+from moto.events import models as events_models
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.backend import execution as sfn_execution
+
+log = logging.getLogger("platescan.local")
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class LambdaContext:
+    """The parts of the Lambda context object that Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = ""
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass
+class Registry:
+    """Handlers by function name, plus a hook the tests use to inject faults."""
+
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    # function name -> callable run before the handler; it may raise to simulate a fault.
+    faults: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
+    invocations: dict[str, int] = field(default_factory=dict)
+
+
+REGISTRY = Registry()
+
+
+def invoke_registered(function: Any, event: Any) -> tuple[str, bool, str]:
+    """Run a Lambda function's handler in-process; the (payload, errored, logs) moto expects."""
+    name = function.function_name
+    handler = REGISTRY.handlers.get(name)
+    if handler is None:
+        message = f"no local handler registered for Lambda function {name!r}"
+        return json.dumps({"errorType": "HandlerNotFound", "errorMessage": message}), True, ""
+    if isinstance(event, str | bytes):
+        event = json.loads(event or "{}")
+    REGISTRY.invocations[name] = REGISTRY.invocations.get(name, 0) + 1
+    context = LambdaContext(
+        function_name=name,
+        memory_limit_in_mb=int(function.memory_size or 1024),
+        invoked_function_arn=function.function_arn,
+    )
+    try:
+        fault = REGISTRY.faults.get(name)
+        if fault is not None:
+            fault(event)
+        result = handler(event, context)
+    except Exception as exc:  # the Lambda runtime's contract: report, don't crash
+        payload = {
+            "errorType": type(exc).__name__,
+            "errorMessage": str(exc),
+            "stackTrace": traceback.format_exception(exc)[-5:],
+        }
+        log.info("function %s raised %s: %s", name, type(exc).__name__, exc)
+        return json.dumps(payload), True, ""
+    return json.dumps(result, default=str), False, ""
+
+
+def _invoke_lambda(self: Any, event: str | None = None) -> tuple[str, bool, str]:
+    return invoke_registered(self, event)
+
+
+def _deliver_extra_targets(rule: Any, event: dict[str, Any]) -> None:
+    for target in rule.targets:
+        arn = target["Arn"]
+        service = arn.split(":")[2]
+        try:
+            if service == "states":
+                _start_execution(rule, arn, event)
+            elif service == "lambda":
+                function = lambda_models.lambda_backends[rule.account_id][rule.region_name]
+                fn = function.get_function(arn)
+                payload, errored, _ = invoke_registered(fn, event)
+                if errored:
+                    log.error("target %s failed on event %s: %s", arn, event.get("id"), payload)
+        except Exception:
+            # EventBridge would retry and then dead-letter; locally we make it loud instead.
+            log.exception("delivering event %s to %s failed", event.get("id"), arn)
+
+
+def _start_execution(rule: Any, state_machine_arn: str, event: dict[str, Any]) -> None:
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[rule.account_id][rule.region_name]
+    backend.start_execution(state_machine_arn, execution_input=json.dumps(event, default=str))
+
+
+def _publish_status_change(execution: Any) -> None:
+    status = str(execution.exec_status.value if execution.exec_status else "")
+    if status not in ("FAILED", "TIMED_OUT", "ABORTED"):
+        return
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": status,
+        "startDate": int(execution.start_date.timestamp() * 1000),
+        "stopDate": int(execution.stop_date.timestamp() * 1000) if execution.stop_date else None,
+        "input": json.dumps(execution.input_data),
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+    backend = events_models.events_backends[execution.account_id][execution.region_name]
+    backend.put_events(
+        [
+            {
+                "Source": "aws.states",
+                "DetailType": "Step Functions Execution Status Change",
+                "Detail": json.dumps(detail, default=str),
+                "Resources": [execution.exec_arn],
+                "EventBusName": "default",
+            }
+        ]
+    )
+
+
+@contextmanager
+def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
+    """Install the seams for the duration of the block."""
+    original_invoke = lambda_models.LambdaFunction._invoke_lambda
+    original_send = events_models.Rule.send_to_targets
+    original_terminated = sfn_execution.BaseExecutionWorkerCommunication.terminated
+    original_time = retrier_decl.time
+
+    def send_to_targets(self: Any, event: Any, transform_input: bool = True) -> None:
+        original_send(self, event, transform_input)
+        if self.event_pattern.matches_event(event):
+            _deliver_extra_targets(self, event)
+
+    def terminated(self: Any) -> None:
+        original_terminated(self)
+        try:
+            _publish_status_change(self.execution)
+        except Exception:
+            log.exception("publishing the status change of %s failed", self.execution.exec_arn)
+
+    scaled_time = types.SimpleNamespace(
+        sleep=lambda seconds: time.sleep(seconds * retry_time_scale),
+        time=time.time,
+        monotonic=time.monotonic,
+        perf_counter=time.perf_counter,
+    )
+    lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+    events_models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    sfn_execution.BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+    retrier_decl.time = scaled_time  # type: ignore[assignment]
+    try:
+        yield REGISTRY
+    finally:
+        lambda_models.LambdaFunction._invoke_lambda = original_invoke  # type: ignore[method-assign]
+        events_models.Rule.send_to_targets = original_send  # type: ignore[method-assign]
+        sfn_execution.BaseExecutionWorkerCommunication.terminated = original_terminated  # type: ignore[method-assign]
+        retrier_decl.time = original_time

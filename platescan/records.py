@@ -1,0 +1,242 @@
+"""The result record of an upload and its idempotent writes to DynamoDB.
+
+One item per upload, keyed by `upload_id`. EventBridge delivers at least once and a redrive
+re-runs steps, so every write is conditional: the same object version may be written again
+(same content, same single item), an older object version never overwrites a newer one, and
+a finished record is never turned back into PROCESSING or FAILED.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from platescan import aws
+
+PROCESSING = "PROCESSING"
+DONE = "DONE"
+NO_PLATE = "NO_PLATE"
+REJECTED = "REJECTED"
+FAILED = "FAILED"
+FINAL_STATUSES = frozenset({DONE, NO_PLATE, REJECTED, FAILED})
+PLATE_INDEX = "by_plate"
+_UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def upload_id_from_key(key: str) -> str:
+    """`uploads/{upload_id}/{file name}` -> upload_id.
+
+    A key of another shape still gets a stable id (derived from the key), so even a stray
+    object ends as a record instead of vanishing.
+    """
+    parts = key.split("/")
+    if len(parts) >= 3 and parts[0] == "uploads" and _UPLOAD_ID.match(parts[1]):
+        return parts[1]
+    return "k-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def file_name_from_key(key: str) -> str:
+    parts = key.split("/", 2)
+    return parts[2] if len(parts) == 3 and parts[0] == "uploads" else key.rsplit("/", 1)[-1]
+
+
+def normalise_plate_query(text: str) -> str:
+    """Plates are stored upper case without separators; queries are folded the same way."""
+    return re.sub(r"[^A-Z0-9*?]", "", text.upper())
+
+
+def to_dynamo(value: Any) -> Any:
+    """JSON-like value -> DynamoDB-safe value (floats become Decimals, Nones dropped)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return Decimal(str(round(value, 6)))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items() if v is not None and v != ""}
+    if isinstance(value, list | tuple):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    """DynamoDB value -> JSON-serialisable value."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def _is_conflict(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def mark_processing(table_name: str, obj: dict[str, Any], execution_arn: str) -> bool:
+    """Record that processing of this object version started. False if a result is there."""
+    item = {
+        **_object_fields(obj),
+        "status": PROCESSING,
+        "execution_arn": execution_arn,
+        "updated_at": now_iso(),
+    }
+    try:
+        aws.table(table_name).put_item(
+            Item=to_dynamo(item),
+            ConditionExpression=(
+                Attr("upload_id").not_exists()
+                | Attr("status").is_in([PROCESSING, FAILED])
+                | Attr("uploaded_at").lt(obj.get("uploaded_at", ""))
+            ),
+        )
+    except ClientError as exc:
+        if _is_conflict(exc):
+            return False
+        raise
+    return True
+
+
+def write_result(table_name: str, record: dict[str, Any], retention_days: int) -> dict[str, Any]:
+    """Write a final record once per object version; return what the table now holds.
+
+    Re-writing the same object version replaces the item with the same content. A record
+    already holding the result of a newer upload to the same key is left alone.
+    """
+    item = {**record, "processed_at": now_iso(), "updated_at": now_iso()}
+    item["expires_at"] = int(time.time()) + retention_days * 86400
+    try:
+        aws.table(table_name).put_item(
+            Item=to_dynamo(item),
+            ConditionExpression=(
+                Attr("upload_id").not_exists()
+                | Attr("status").is_in([PROCESSING, FAILED])
+                | Attr("object_version").eq(record.get("object_version", ""))
+                | Attr("uploaded_at").lt(record.get("uploaded_at", ""))
+            ),
+        )
+    except ClientError as exc:
+        if not _is_conflict(exc):
+            raise
+        current = get_record(table_name, record["upload_id"])
+        return current or item
+    return item
+
+
+def mark_failed(
+    table_name: str, base: dict[str, Any], error: dict[str, str], execution_arn: str
+) -> bool:
+    """Mark a record FAILED unless it already holds a result. False if it did."""
+    try:
+        aws.table(table_name).update_item(
+            Key={"upload_id": base["upload_id"]},
+            UpdateExpression=(
+                "SET #status = :failed, #error = :error, execution_arn = :arn, updated_at = :now, "
+                "bucket = if_not_exists(bucket, :bucket), #key = if_not_exists(#key, :key), "
+                "file_name = if_not_exists(file_name, :file_name)"
+            ),
+            ConditionExpression=Attr("upload_id").not_exists()
+            | Attr("status").is_in([PROCESSING, FAILED]),
+            ExpressionAttributeNames={"#status": "status", "#error": "error", "#key": "key"},
+            ExpressionAttributeValues={
+                ":failed": FAILED,
+                ":error": error,
+                ":arn": execution_arn,
+                ":now": now_iso(),
+                ":bucket": base.get("bucket", ""),
+                ":key": base.get("key", ""),
+                ":file_name": base.get("file_name", ""),
+            },
+        )
+    except ClientError as exc:
+        if _is_conflict(exc):
+            return False
+        raise
+    return True
+
+
+def get_record(table_name: str, upload_id: str) -> dict[str, Any] | None:
+    item = aws.table(table_name).get_item(Key={"upload_id": upload_id}, ConsistentRead=True)
+    found = item.get("Item")
+    return from_dynamo(found) if found else None
+
+
+def search_by_plate(table_name: str, query: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Records whose plate matches `query`: exact through the index, `*`/`?` wildcards by scan."""
+    wanted = normalise_plate_query(query)
+    if not wanted.strip("*?"):
+        return []
+    table = aws.table(table_name)
+    if "*" not in wanted and "?" not in wanted:
+        response = table.query(
+            IndexName=PLATE_INDEX, KeyConditionExpression=Key("plate_text").eq(wanted), Limit=limit
+        )
+        items = response.get("Items", [])
+    else:
+        pattern = re.compile("^" + re.escape(wanted).replace(r"\*", ".*").replace(r"\?", ".") + "$")
+        literal = max(re.split(r"[*?]", wanted), key=len)
+        items = [
+            item
+            for item in _scan(table, Attr("plate_texts").contains(literal) if literal else None)
+            if any(pattern.match(text) for text in item.get("plate_texts", []))
+        ][:limit]
+    records = [from_dynamo(item) for item in items]
+    records.sort(key=lambda r: r.get("processed_at", ""), reverse=True)
+    return records[:limit]
+
+
+def _scan(table: Any, condition: Any) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"FilterExpression": condition} if condition is not None else {}
+    while True:
+        page = table.scan(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _object_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    fields = (
+        "upload_id", "bucket", "key", "file_name", "version_id", "etag", "object_version",
+        "size", "content_type", "width", "height", "uploaded_at",
+    )  # fmt: skip
+    return {name: obj[name] for name in fields if obj.get(name) not in (None, "")}
+
+
+def build_result(
+    obj: dict[str, Any],
+    *,
+    status: str,
+    plates: list[dict[str, Any]],
+    engine: str | None,
+    timings_ms: dict[str, float],
+    execution_arn: str,
+    error: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The final record for one upload (not yet stamped with processed_at/expires_at)."""
+    texts = [p["text"] for p in plates]
+    record: dict[str, Any] = {
+        **_object_fields(obj),
+        "status": status,
+        "plates": plates,
+        "plate_texts": texts,
+        "engine": engine,
+        "timings_ms": timings_ms,
+        "execution_arn": execution_arn,
+        "error": error,
+    }
+    if texts:
+        record["plate_text"] = texts[0]
+    return record

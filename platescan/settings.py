@@ -1,0 +1,35 @@
+"""Settings of the functions, read once from the environment (names in docs/contracts.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    results_table: str
+    uploads_bucket: str
+    detector_engine: str
+    region_hint: str | None
+    site_origin: str
+    max_upload_bytes: int
+    presign_expires_s: int
+    retention_days: int
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings; call `get_settings.cache_clear()` after changing the environment."""
+    env = os.environ
+    return Settings(
+        results_table=env.get("RESULTS_TABLE", "platescan-results"),
+        uploads_bucket=env.get("UPLOADS_BUCKET", "platescan-uploads"),
+        detector_engine=env.get("DETECTOR_ENGINE", "rekognition"),
+        region_hint=env.get("REGION_HINT") or None,
+        site_origin=env.get("SITE_ORIGIN", "http://127.0.0.1:8000"),
+        max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
+        presign_expires_s=int(env.get("PRESIGN_EXPIRES_S", "300")),
+        retention_days=int(env.get("RETENTION_DAYS", "90")),
+    )
