@@ -1,0 +1,335 @@
+"""The local text detection engine: rapidocr's PP-OCR models on onnxruntime.
+
+It returns Rekognition DetectText's response shape. Beyond the full-photo lines that
+Rekognition would return, it looks closer at whatever could be a plate: each plate-like
+line is cropped from the full-resolution photo with a margin, deskewed, upscaled and
+contrast-normalised, then detected and recognised again; those focused readings are added
+as extra LINE detections on the same spot, so the plate validator (which only reads the
+DetectText shape) can weigh them against the first reading.
+
+Models are loaded once per worker thread of a small pool (one onnxruntime intra-op thread
+each, as many workers as CPUs, `OCR_WORKERS` overrides): on a 2-core machine two
+single-threaded workers get through more photos than one two-threaded one, and concurrent
+executions overlap instead of queueing behind one session.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from platescan import aws
+from platescan.detections import (
+    DetectTextResponse,
+    TextDetection,
+    geometry_from_polygon,
+    make_detection,
+    make_response,
+)
+from platescan.errors import DetectorTimeout, DetectorUnavailable, UnsupportedImage
+from platescan.images import load_image
+
+MODEL_VERSION = "rapidocr-3.10/PP-OCRv6-small"
+FULL_DET_LIMIT = 960  # longest side the full photo is detected at (DESIGN.md: ~0.28 s)
+CROP_DET_LIMIT = 480  # longest side of a plate crop when detecting inside it
+CROP_HEIGHT = 96  # px a plate crop is scaled to before the second look
+MAX_FOCUS = 4  # plate-like lines re-read per photo; more costs time for little gain
+DEFAULT_TIMEOUT_S = 30.0
+
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@dataclass
+class TextLine:
+    """A line of text found in an image: its reading and its quad in image pixels."""
+
+    text: str
+    score: float
+    quad: np.ndarray  # 4x2 float32, clockwise from top-left
+
+
+class _Models:
+    """One worker's detector and recogniser (rapidocr objects are not shared across threads)."""
+
+    def __init__(self) -> None:
+        from rapidocr import RapidOCR
+
+        params = {
+            "Global.log_level": "error",
+            "Det.limit_type": "max",
+            "Det.limit_side_len": FULL_DET_LIMIT,
+            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        }
+        ocr = RapidOCR(params=params)
+        self.det: Any = ocr._load_det_model()
+        self.rec: Any = ocr._load_rec_model()
+        characters: list[str] = list(self.rec.postprocess_op.character)
+        self.characters = characters
+        # Columns of the recogniser's output that are plate characters, lower case folded
+        # into upper case; every other symbol (separators, punctuation, CJK) counts as blank.
+        self.alnum_columns = [
+            [i for i, c in enumerate(characters) if c.upper() == target and i > 0]
+            for target in _ALNUM
+        ]
+
+    def detect(self, image: np.ndarray, limit: int) -> list[np.ndarray]:
+        self.det.limit_side_len = limit
+        result = self.det(image)
+        if result.boxes is None:
+            return []
+        return [np.asarray(box, dtype=np.float32) for box in result.boxes]
+
+    def recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float, str, float]]:
+        """(text, score, plate text, plate score) per crop; plate text keeps A-Z0-9 only."""
+        out: list[tuple[str, float, str, float]] = [("", 0.0, "", 0.0)] * len(crops)
+        order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / crops[i].shape[0])
+        _, height, width = self.rec.rec_image_shape
+        for start in range(0, len(order), 8):
+            batch = order[start : start + 8]
+            ratio = max([width / height] + [crops[i].shape[1] / crops[i].shape[0] for i in batch])
+            tensor = np.concatenate(
+                [self.rec.resize_norm_img(crops[i], ratio)[np.newaxis] for i in batch]
+            ).astype(np.float32)
+            probs = self.rec.session(tensor)
+            for row, index in enumerate(batch):
+                out[index] = (*self._decode(probs[row]), *self._decode_plate(probs[row]))
+        return out
+
+    def _decode(self, probs: np.ndarray) -> tuple[str, float]:
+        best = probs.argmax(axis=1)
+        chars: list[str] = []
+        scores: list[float] = []
+        previous = -1
+        for t, index in enumerate(best):
+            if index != previous and index != 0:
+                chars.append(self.characters[index])
+                scores.append(float(probs[t, index]))
+            previous = int(index)
+        text = "".join(chars).strip()
+        return text, float(np.mean(scores)) if scores else 0.0
+
+    def _decode_plate(self, probs: np.ndarray) -> tuple[str, float]:
+        """Greedy CTC decoding over plate characters only (everything else is blank)."""
+        plate = np.stack([probs[:, cols].sum(axis=1) for cols in self.alnum_columns], axis=1)
+        blank = 1.0 - plate.sum(axis=1, keepdims=True)
+        merged = np.concatenate([blank, plate], axis=1)
+        best = merged.argmax(axis=1)
+        chars: list[str] = []
+        scores: list[float] = []
+        previous = -1
+        for t, index in enumerate(best):
+            if index != previous and index != 0:
+                chars.append(_ALNUM[index - 1])
+                scores.append(float(merged[t, index]))
+            previous = int(index)
+        return "".join(chars), float(np.mean(scores)) if scores else 0.0
+
+
+def crop_quad(
+    image: np.ndarray,
+    quad: np.ndarray,
+    *,
+    pad_x: float = 0.0,
+    pad_y: float = 0.0,
+    height: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The quad's content straightened to a rectangle, with padding in units of its height.
+
+    Returns the crop and the 3x3 transform from crop pixels back to image pixels.
+    """
+    tl, tr, br, bl = quad.astype(np.float32)
+    width_px = max(float(np.linalg.norm(tr - tl)), float(np.linalg.norm(br - bl)), 1.0)
+    height_px = max(float(np.linalg.norm(bl - tl)), float(np.linalg.norm(br - tr)), 1.0)
+    x_axis = ((tr - tl) + (br - bl)) / (2 * width_px)
+    y_axis = ((bl - tl) + (br - tr)) / (2 * height_px)
+    grow_x = x_axis * pad_x * height_px
+    grow_y = y_axis * pad_y * height_px
+    src = np.array(
+        [tl - grow_x - grow_y, tr + grow_x - grow_y, br + grow_x + grow_y, bl - grow_x + grow_y],
+        dtype=np.float32,
+    )
+    out_w = width_px + 2 * pad_x * height_px
+    out_h = height_px + 2 * pad_y * height_px
+    scale = (height / out_h) if height else 1.0
+    dst_w, dst_h = max(round(out_w * scale), 8), max(round(out_h * scale), 8)
+    dst = np.array([[0, 0], [dst_w, 0], [dst_w, dst_h], [0, dst_h]], dtype=np.float32)
+    forward = cv2.getPerspectiveTransform(src, dst)
+    crop = cv2.warpPerspective(
+        image, forward, (dst_w, dst_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    return crop, np.linalg.inv(forward)
+
+
+def normalise_contrast(crop: np.ndarray) -> np.ndarray:
+    """Local contrast equalised on the lightness channel: faded or shadowed plates read better."""
+    lab = cv2.cvtColor(crop, cv2.COLOR_BGR2LAB)
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(2, 6))
+    lab[:, :, 0] = clahe.apply(lab[:, :, 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+
+
+def _map_quad(quad: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    points = cv2.perspectiveTransform(quad.reshape(1, -1, 2).astype(np.float32), transform)
+    return points.reshape(-1, 2)
+
+
+def _plate_likeness(line: TextLine, plate_text: str) -> float:
+    """How much a line looks worth a second look: plate-length text with digits in it."""
+    n = len(plate_text)
+    if n < 3 or n > 12:
+        return 0.0
+    score = 1.0 if 5 <= n <= 8 else 0.5
+    if any(c.isdigit() for c in plate_text):
+        score += 0.5
+    if any(c.isalpha() for c in plate_text):
+        score += 0.2
+    return score
+
+
+def _focused_lines(models: _Models, image: np.ndarray, line: TextLine) -> list[TextLine]:
+    """Read one plate-like line again from a deskewed, upscaled, contrast-normalised crop."""
+    found: list[TextLine] = []
+    # A generous margin so a plate whose text was only partly detected is whole in the crop.
+    crop, back = crop_quad(image, line.quad, pad_x=0.6, pad_y=0.6, height=CROP_HEIGHT * 2)
+    crops: list[np.ndarray] = []
+    quads: list[np.ndarray] = []
+    for box in models.detect(crop, CROP_DET_LIMIT):
+        tight, _ = crop_quad(crop, box, pad_x=0.08, pad_y=0.1, height=CROP_HEIGHT)
+        for variant in (tight, normalise_contrast(tight)):
+            crops.append(variant)
+            quads.append(_map_quad(box, back))
+    tight, _ = crop_quad(image, line.quad, pad_x=0.05, pad_y=0.08, height=CROP_HEIGHT)
+    crops.append(normalise_contrast(tight))
+    quads.append(line.quad)
+    for (_, _, plate, plate_score), quad in zip(models.recognise(crops), quads, strict=True):
+        if plate:
+            found.append(TextLine(plate, plate_score, quad))
+    return found
+
+
+def read_image(models: _Models, image: np.ndarray) -> tuple[list[TextLine], list[TextLine]]:
+    """Lines of the whole photo, and focused re-reads of its plate-like lines."""
+    quads = models.detect(image, FULL_DET_LIMIT)
+    crops = [crop_quad(image, q, pad_x=0.04, pad_y=0.06)[0] for q in quads]
+    lines: list[TextLine] = []
+    likely: list[tuple[float, TextLine]] = []
+    for quad, (text, score, plate, _) in zip(quads, models.recognise(crops), strict=True):
+        if not text:
+            continue
+        line = TextLine(text, score, quad)
+        lines.append(line)
+        likeness = _plate_likeness(line, plate)
+        if likeness > 0:
+            likely.append((likeness * score, line))
+    likely.sort(key=lambda item: -item[0])
+    focused: list[TextLine] = []
+    for _, line in likely[:MAX_FOCUS]:
+        focused.extend(_focused_lines(models, image, line))
+    return lines, focused
+
+
+def _to_detections(lines: list[TextLine], width: int, height: int) -> list[TextDetection]:
+    return [
+        make_detection(
+            line.text,
+            line.score,
+            geometry_from_polygon(line.quad.tolist(), width, height),
+            detection_id=index,
+        )
+        for index, line in enumerate(lines)
+    ]
+
+
+def _worker_count() -> int:
+    configured = os.environ.get("OCR_WORKERS", "").strip()
+    if configured:
+        return max(1, int(configured))
+    return max(1, os.cpu_count() or 1)
+
+
+class _Pool:
+    """Worker threads, each holding its own models, loaded on the thread's first photo."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._local = threading.local()
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
+
+    def _models(self) -> _Models:
+        models = getattr(self._local, "models", None)
+        if models is None:
+            models = _Models()
+            self._local.models = models
+        return models
+
+    def _run(self, rgb: np.ndarray) -> DetectTextResponse:
+        image = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        lines, focused = read_image(self._models(), image)
+        height, width = image.shape[:2]
+        return make_response(_to_detections(lines + focused, width, height), MODEL_VERSION)
+
+    def submit(self, rgb: np.ndarray, timeout_s: float | None) -> DetectTextResponse:
+        future = self._executor.submit(self._run, rgb)
+        try:
+            return future.result(timeout=timeout_s)
+        except FutureTimeout as exc:
+            future.cancel()
+            raise DetectorTimeout(f"text detection took longer than {timeout_s} s") from exc
+
+    def warm_up(self) -> None:
+        """Load every worker's models now (a cold start pays once, before the first photo)."""
+        blank = np.full((64, 64, 3), 255, dtype=np.uint8)
+        futures = [self._executor.submit(self._run, blank) for _ in range(self.workers)]
+        for future in futures:
+            future.result()
+
+
+@lru_cache(maxsize=1)
+def get_pool() -> _Pool:
+    """The process's OCR pool, created on first use."""
+    return _Pool(_worker_count())
+
+
+def _timeout() -> float:
+    return float(os.environ.get("OCR_TIMEOUT_S", DEFAULT_TIMEOUT_S))
+
+
+def detect_image(image: Image.Image | np.ndarray, *, timeout_s: float | None = None) -> dict:
+    """DetectText's response for an upright image (PIL, or an RGB array), without S3."""
+    rgb = np.asarray(image.convert("RGB")) if isinstance(image, Image.Image) else image
+    return dict(get_pool().submit(np.ascontiguousarray(rgb), timeout_s or _timeout()))
+
+
+def detect_bytes(data: bytes, *, timeout_s: float | None = None) -> dict:
+    """DetectText's response for encoded JPEG/PNG bytes (EXIF orientation honoured)."""
+    try:
+        image = load_image(data)
+    except (OSError, ValueError) as exc:
+        raise UnsupportedImage(f"the image cannot be decoded: {exc}") from exc
+    return detect_image(image, timeout_s=timeout_s)
+
+
+class OnnxDetector:
+    """DetectText-shaped text detection on the local ONNX OCR engine."""
+
+    name = "onnx"
+
+    def detect(self, *, bucket: str, key: str, version_id: str | None = None) -> dict:
+        params = {"Bucket": bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
+        try:
+            data = aws.client("s3").get_object(**params)["Body"].read()
+        except Exception as exc:  # botocore errors: the object could not be fetched
+            raise DetectorUnavailable(f"could not read s3://{bucket}/{key}: {exc}") from exc
+        return detect_bytes(data)

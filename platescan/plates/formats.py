@@ -1,0 +1,204 @@
+"""Regional plate formats, loaded from `formats.json`, and matching with format-guided fixes.
+
+A format is data: templates of character classes (L letter, N digit, A either) with
+separators for display. Matching works on compact text (upper-case letters and digits) and
+corrects a confusable character (O/0, I/1, B/8, S/5, Z/2, G/6, D/0, Q/0...) only where the
+template's position demands the other class; anything else that does not fit is no match.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from itertools import product
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+DIGITS = "0123456789"
+
+# A digit read where the format needs a letter, and the letter it most likely is.
+DIGIT_TO_LETTER = {"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"}
+# A letter read where the format needs a digit, and the digit it most likely is.
+LETTER_TO_DIGIT = {
+    "O": "0",
+    "D": "0",
+    "Q": "0",
+    "U": "0",
+    "I": "1",
+    "L": "1",
+    "J": "1",
+    "T": "7",
+    "Z": "2",
+    "S": "5",
+    "B": "8",
+    "G": "6",
+    "A": "4",
+}
+
+_TOKEN = re.compile(r"([LNA])(?:\{(\d+)(?:,(\d+))?\})?|(.)")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One concrete template: a class per character, and where separators and lines go."""
+
+    classes: str  # e.g. "NLLLNNN"
+    display: str  # e.g. "NLLL-NNN": classes with separators, '|' for a line break
+
+    @property
+    def lines(self) -> int:
+        return self.display.count("|") + 1
+
+
+@dataclass(frozen=True)
+class PlateFormat:
+    """A regional format: an id like `US-CA`, its region, a prior and its layouts."""
+
+    id: str
+    region: str
+    name: str
+    prior: float
+    layouts: tuple[Layout, ...]
+    letters: str = LETTERS
+    min_digits: int = 0
+    min_length: int = 1
+    generic: bool = False
+
+    def lengths(self) -> set[int]:
+        return {len(layout.classes) for layout in self.layouts}
+
+
+@dataclass(frozen=True)
+class FormatMatch:
+    """Compact text as a format reads it, with how many characters were corrected."""
+
+    text: str
+    format: PlateFormat
+    layout: Layout
+    corrections: int
+
+    def display(self) -> str:
+        """The text with the format's separators, e.g. `51F-123.45`, lines joined by a space."""
+        out: list[str] = []
+        chars = iter(self.text)
+        for symbol in self.layout.display:
+            if symbol in "LNA":
+                out.append(next(chars))
+            else:
+                out.append(" " if symbol == "|" else symbol)
+        return "".join(out)
+
+
+def expand_template(template: str) -> list[Layout]:
+    """Every concrete layout a template with `{m,n}` repeats stands for."""
+    parts: list[list[tuple[str, str]]] = []  # alternatives: (classes, display) per token
+    for match in _TOKEN.finditer(template):
+        cls, low, high, literal = match.groups()
+        if literal is not None:
+            parts.append([("", literal)])
+            continue
+        lo = int(low) if low else 1
+        hi = int(high) if high else lo
+        parts.append([(cls * n, cls * n) for n in range(lo, hi + 1)])
+    layouts = []
+    for combo in product(*parts):
+        classes = "".join(c for c, _ in combo)
+        display = "".join(d for _, d in combo)
+        layouts.append(Layout(classes, display))
+    return layouts
+
+
+@lru_cache(maxsize=1)
+def load_formats() -> tuple[tuple[PlateFormat, ...], dict[str, tuple[str, ...]]]:
+    """The formats and region groups of `formats.json`, parsed once per process."""
+    raw = json.loads(resources.files("platescan.plates").joinpath("formats.json").read_text())
+    formats = []
+    for entry in raw["formats"]:
+        layouts: list[Layout] = []
+        for template in entry["templates"]:
+            layouts.extend(layout for layout in expand_template(template) if layout not in layouts)
+        formats.append(
+            PlateFormat(
+                id=entry["id"],
+                region=entry["region"],
+                name=entry.get("name", entry["id"]),
+                prior=float(entry["prior"]),
+                layouts=tuple(layouts),
+                letters=entry.get("letters", LETTERS),
+                min_digits=int(entry.get("min_digits", 0)),
+                min_length=int(entry.get("min_length", 1)),
+                generic=bool(entry.get("generic", False)),
+            )
+        )
+    groups = {name.upper(): tuple(members) for name, members in raw.get("groups", {}).items()}
+    return tuple(formats), groups
+
+
+def regions_for_hint(hint: str | None) -> set[str] | None:
+    """The regions a hint (a region like `DE` or a group like `EU`) allows; None for all."""
+    if not hint:
+        return None
+    formats, groups = load_formats()
+    wanted: set[str] = set()
+    for part in re.split(r"[,\s]+", hint.upper().strip()):
+        if not part:
+            continue
+        if part == "GB":
+            part = "UK"
+        wanted.update(groups.get(part, (part,)))
+    known = {f.region for f in formats}
+    return wanted & known or None
+
+
+def fit_layout(text: str, layout: Layout, fmt: PlateFormat) -> tuple[str, int] | None:
+    """`text` read through `layout`: (corrected text, corrections) or None when it cannot fit."""
+    if len(text) != len(layout.classes):
+        return None
+    out: list[str] = []
+    corrections = 0
+    for char, cls in zip(text, layout.classes, strict=True):
+        if cls == "A":
+            out.append(char)
+            continue
+        if cls == "L":
+            if char in DIGITS:
+                char = DIGIT_TO_LETTER.get(char, "")
+                corrections += 1
+            if not char or char not in fmt.letters:
+                return None
+        elif char not in DIGITS:  # cls == "N"
+            char = LETTER_TO_DIGIT.get(char, "")
+            corrections += 1
+            if not char:
+                return None
+        out.append(char)
+    return "".join(out), corrections
+
+
+def match_formats(
+    text: str, *, regions: set[str] | None = None, max_corrections: int = 2
+) -> list[FormatMatch]:
+    """Every format (within `regions`) that compact `text` fits, fewest corrections first."""
+    formats, _ = load_formats()
+    matches: list[FormatMatch] = []
+    for fmt in formats:
+        if regions is not None and fmt.region and fmt.region not in regions:
+            continue
+        if len(text) < fmt.min_length:
+            continue
+        best: FormatMatch | None = None
+        for layout in fmt.layouts:
+            fitted = fit_layout(text, layout, fmt)
+            if fitted is None or fitted[1] > max_corrections:
+                continue
+            fixed, corrections = fitted
+            if sum(c in DIGITS for c in fixed) < fmt.min_digits:
+                continue
+            if best is None or corrections < best.corrections:
+                best = FormatMatch(fixed, fmt, layout, corrections)
+        if best is not None:
+            matches.append(best)
+    matches.sort(key=lambda m: (m.corrections, -m.format.prior))
+    return matches

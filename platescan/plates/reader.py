@@ -1,0 +1,270 @@
+"""From DetectText's response to ranked plate readings (the validator's domain logic).
+
+Only the DetectText shape is consumed, so Rekognition's output and the ONNX engine's
+(which adds focused re-reads of plate crops as extra LINEs) go through the same steps:
+reject text that cannot be a plate, try every format on every plausible piece of a line
+and on pairs of lines stacked like a two-line plate, then vote: readings whose boxes
+overlap are one plate, and the texts read for it are ranked by their combined evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from platescan.detections import iter_lines
+from platescan.plates.formats import FormatMatch, match_formats, regions_for_hint
+from platescan.plates.text import compact, is_stop_word, non_plate_reason, pieces
+
+# How much one corrected character costs a reading: a fix is a guess, however well guided.
+CORRECTION_PENALTY = 0.72
+# A reading taken from part of a line (the line held other words too) is a little less sure.
+PIECE_PENALTY = 0.9
+# Formats outside the region hint still compete, but start behind.
+OFF_HINT_PENALTY = 0.55
+# Below this evidence a group of readings is not reported as a plate.
+MIN_PLATE_SCORE = 0.18
+# A second plate in the same photo needs stronger evidence than the first.
+MIN_EXTRA_PLATE_SCORE = 0.4
+MAX_CANDIDATES = 5
+MIN_LEN, MAX_LEN = 4, 9
+
+
+@dataclass
+class Box:
+    """An axis-aligned box in ratios of the image."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+    def union(self, other: Box) -> Box:
+        left, top = min(self.left, other.left), min(self.top, other.top)
+        right, bottom = max(self.right, other.right), max(self.bottom, other.bottom)
+        return Box(left, top, right - left, bottom - top)
+
+    def overlap(self, other: Box) -> float:
+        """Intersection over the smaller box: re-reads of one plate overlap almost fully."""
+        width = min(self.right, other.right) - max(self.left, other.left)
+        height = min(self.bottom, other.bottom) - max(self.top, other.top)
+        if width <= 0 or height <= 0:
+            return 0.0
+        smaller = min(self.width * self.height, other.width * other.height)
+        return (width * height) / smaller if smaller > 0 else 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "left": round(self.left, 5),
+            "top": round(self.top, 5),
+            "width": round(self.width, 5),
+            "height": round(self.height, 5),
+        }
+
+
+@dataclass
+class Reading:
+    """One way of reading one detected line (or pair of lines) as a plate."""
+
+    match: FormatMatch
+    score: float
+    box: Box
+    line_ids: tuple[int, ...]
+
+
+@dataclass
+class PlateGroup:
+    """Readings whose boxes overlap: one physical plate."""
+
+    box: Box
+    readings: list[Reading] = field(default_factory=list)
+    line_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Line:
+    id: int
+    raw: str
+    confidence: float
+    box: Box
+
+
+def _box_of(detection: dict) -> Box:
+    bb = detection.get("Geometry", {}).get("BoundingBox", {})
+    return Box(
+        float(bb.get("Left", 0.0)),
+        float(bb.get("Top", 0.0)),
+        float(bb.get("Width", 0.0)),
+        float(bb.get("Height", 0.0)),
+    )
+
+
+def _format_weight(match: FormatMatch, hinted: set[str] | None) -> float:
+    weight = match.format.prior * CORRECTION_PENALTY**match.corrections
+    if hinted is not None and match.format.region and match.format.region not in hinted:
+        weight *= OFF_HINT_PENALTY
+    return weight
+
+
+def _readings_for_text(
+    text: str,
+    confidence: float,
+    box: Box,
+    line_ids: tuple[int, ...],
+    *,
+    two_line: bool,
+    hinted: set[str] | None,
+) -> list[Reading]:
+    if not MIN_LEN <= len(text) <= MAX_LEN:
+        return []
+    out: list[Reading] = []
+    for match in match_formats(text):
+        if (match.layout.lines == 2) != two_line:
+            continue
+        out.append(Reading(match, confidence * _format_weight(match, hinted), box, line_ids))
+    return out
+
+
+def _stacked(upper: _Line, lower: _Line) -> bool:
+    """True when `lower` sits right under `upper` like the second row of one plate."""
+    a, b = upper.box, lower.box
+    if a.height <= 0 or b.height <= 0 or b.top < a.top + a.height * 0.5:
+        return False
+    gap = b.top - a.bottom
+    if gap > 0.8 * max(a.height, b.height):
+        return False
+    if not 0.4 <= a.height / b.height <= 2.5:
+        return False
+    shared = min(a.right, b.right) - max(a.left, b.left)
+    return shared > 0.5 * min(a.width, b.width)
+
+
+def _collect(lines: list[_Line], hinted: set[str] | None) -> list[Reading]:
+    readings: list[Reading] = []
+    for line in lines:
+        whole = compact(line.raw)
+        for piece in pieces(line.raw):
+            if is_stop_word(piece):
+                continue
+            confidence = line.confidence * (1.0 if piece == whole else PIECE_PENALTY)
+            readings.extend(
+                _readings_for_text(
+                    piece, confidence, line.box, (line.id,), two_line=False, hinted=hinted
+                )
+            )
+    for upper in lines:
+        for lower in lines:
+            if upper is lower or not _stacked(upper, lower):
+                continue
+            text = compact(upper.raw) + compact(lower.raw)
+            confidence = min(upper.confidence, lower.confidence)
+            readings.extend(
+                _readings_for_text(
+                    text,
+                    confidence,
+                    upper.box.union(lower.box),
+                    (upper.id, lower.id),
+                    two_line=True,
+                    hinted=hinted,
+                )
+            )
+    return readings
+
+
+def _group(readings: list[Reading]) -> list[PlateGroup]:
+    groups: list[PlateGroup] = []
+    for reading in sorted(readings, key=lambda r: -r.score):
+        for group in groups:
+            if group.box.overlap(reading.box) > 0.5:
+                group.readings.append(reading)
+                group.line_ids.update(reading.line_ids)
+                break
+        else:
+            groups.append(PlateGroup(reading.box, [reading], set(reading.line_ids)))
+    return groups
+
+
+def _rank(group: PlateGroup) -> list[tuple[str, float, FormatMatch]]:
+    """Texts of one plate, best first, scored by the noisy-or of the lines that read them.
+
+    Each detected line votes once per text (its best format for that text), so several
+    focused re-reads agreeing on a text outweigh one confident but lonely reading.
+    """
+    best_per_line: dict[tuple[str, tuple[int, ...]], Reading] = {}
+    for reading in group.readings:
+        key = (reading.match.text, reading.line_ids)
+        if key not in best_per_line or reading.score > best_per_line[key].score:
+            best_per_line[key] = reading
+    by_text: dict[str, list[Reading]] = {}
+    for (text, _), reading in best_per_line.items():
+        by_text.setdefault(text, []).append(reading)
+    ranked = []
+    for text, votes in by_text.items():
+        miss = math.prod(1.0 - min(v.score, 0.99) for v in votes)
+        top = max(votes, key=lambda v: v.score)
+        ranked.append((text, 1.0 - miss, top.match))
+    ranked.sort(key=lambda item: -item[1])
+    return ranked
+
+
+def calibrate(evidence: float) -> float:
+    """Map combined evidence to a probability of being right (fitted on labelled photos)."""
+    return round(max(0.0, min(1.0, evidence)), 4)
+
+
+def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dict]:
+    """Plate readings in a DetectText response, best first; [] when no plate is found."""
+    hinted = regions_for_hint(region_hint)
+    lines = [
+        _Line(
+            int(d.get("Id", i)),
+            d["DetectedText"],
+            float(d.get("Confidence", 0.0)) / 100.0,
+            _box_of(dict(d)),
+        )
+        for i, d in enumerate(iter_lines(detections))
+        if non_plate_reason(d["DetectedText"]) is None
+    ]
+    groups = _group(_collect(lines, hinted))
+    plates: list[dict] = []
+    for group in groups:
+        ranked = _rank(group)
+        if not ranked:
+            continue
+        text, evidence, match = ranked[0]
+        threshold = MIN_PLATE_SCORE if not plates else MIN_EXTRA_PLATE_SCORE
+        if evidence < threshold:
+            continue
+        box = group.box
+        for reading in group.readings:
+            if reading.match.text == text:
+                box = reading.box
+                break
+        plates.append(
+            {
+                "text": text,
+                "confidence": calibrate(evidence),
+                "region": match.format.region or None,
+                "format": match.format.id,
+                "box": box.to_dict(),
+                "candidates": [
+                    {
+                        "text": t,
+                        "confidence": calibrate(e),
+                        "region": m.format.region or None,
+                        "format": m.format.id,
+                    }
+                    for t, e, m in ranked[:MAX_CANDIDATES]
+                ],
+            }
+        )
+    plates.sort(key=lambda p: -float(p["confidence"]))
+    return plates

@@ -1,0 +1,111 @@
+"""Normalising detected text and telling plate text from the rest of a photo.
+
+A photo holds far more text than its plate: state names and slogans on the plate itself,
+dealer frames, phone numbers, dates stamped by a camera, shop signs. These rules reject
+text that cannot be a plate before formats are tried, and split a line into the pieces
+that might be one.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Characters OCR returns for plate glyphs that are not ASCII letters or digits.
+_LOOKALIKES = str.maketrans(
+    {
+        "Ø": "0",
+        "Ö": "O",
+        "Ü": "U",
+        "Ä": "A",
+        "Å": "A",
+        "É": "E",
+        "È": "E",
+        "Ñ": "N",
+        "|": "I",
+        "¡": "I",
+        "€": "E",
+        "$": "S",
+        "£": "E",
+        "§": "S",
+    }
+)
+
+# Words that appear on and around plates but are never the registration itself.
+STOP_WORDS = frozenset(
+    """
+    ALABAMA ALASKA ARIZONA ARKANSAS CALIFORNIA COLORADO CONNECTICUT DELAWARE FLORIDA GEORGIA
+    HAWAII IDAHO ILLINOIS INDIANA IOWA KANSAS KENTUCKY LOUISIANA MAINE MARYLAND MASSACHUSETTS
+    MICHIGAN MINNESOTA MISSISSIPPI MISSOURI MONTANA NEBRASKA NEVADA HAMPSHIRE JERSEY MEXICO
+    YORK CAROLINA DAKOTA OHIO OKLAHOMA OREGON PENNSYLVANIA RHODE ISLAND TENNESSEE TEXAS UTAH
+    VERMONT VIRGINIA WASHINGTON WISCONSIN WYOMING ONTARIO QUEBEC ALBERTA COLUMBIA MANITOBA
+    SASKATCHEWAN SCOTIA BRUNSWICK BRASIL BRAZIL MERCOSUL DEUTSCHLAND FRANCE ITALIA ESPANA
+    POLSKA BELGIQUE BELGIE NEDERLAND PORTUGAL OSTERREICH SVERIGE VICTORIA QUEENSLAND WALES
+    AUSTRALIA DEALER MOTORS MOTOR AUTO AUTOS SALES HONDA TOYOTA FORD NISSAN CHEVROLET CHEVY
+    DODGE JEEP SUBARU MAZDA LEXUS ACURA INFINITI HYUNDAI KIA BMW AUDI VOLKSWAGEN VOLVO TESLA
+    BUICK CADILLAC GMC CHRYSLER MERCEDES PORSCHE PRIUS HYBRID SPORT SPORTS LIMITED EDITION
+    EXPLORE EXPERIENCE STATE SUNSHINE EMPIRE GOLDEN GARDEN LAND LINCOLN GREAT LAKES PURE
+    MICHIGAN DISCOVER WILD WONDERFUL FIRST NATION PEACH SHOW ME ENDLESS POSSIBILITIES LIVE
+    FREE DIE COUNTY COM WWW HTTP STOP PARKING ONLY EXIT SPEED LIMIT ONE WAY TAXI POLICE
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+_DATE = re.compile(r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b")
+_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+_PHONE = re.compile(r"(?:\(?\d{3}\)?[\s.-]?)?\d{3}[\s.-]\d{4}\b|\b1?-?8[0-9]{2}-")
+_URL = re.compile(r"WWW\.|\.COM\b|\.NET\b|\.ORG\b|HTTP|@", re.IGNORECASE)
+
+
+def fold(text: str) -> str:
+    """Upper-case ASCII-ish text: accents dropped, lookalike symbols mapped to what they show."""
+    text = unicodedata.normalize("NFKC", text).upper().translate(_LOOKALIKES)
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def compact(text: str) -> str:
+    """Only the letters and digits of `text`, upper case: how plates are compared."""
+    return "".join(c for c in fold(text) if c.isascii() and c.isalnum())
+
+
+def non_plate_reason(raw: str) -> str | None:
+    """Why a whole detected line cannot hold a plate, or None if it might."""
+    folded = fold(raw)
+    if _URL.search(folded):
+        return "web address"
+    if _TIME.search(folded):
+        return "time of day"
+    if _DATE.search(folded) and not re.search(r"[A-Z]", folded):
+        return "date"
+    if _PHONE.search(folded) and len(compact(folded)) >= 10:
+        return "phone number"
+    return None
+
+
+def is_stop_word(piece: str) -> bool:
+    """True for text that is a known non-plate word, or letters only (a word, not a plate)."""
+    value = compact(piece)
+    if value in STOP_WORDS:
+        return True
+    return len(value) >= 4 and value.isalpha()
+
+
+def pieces(raw: str) -> list[str]:
+    """Compact strings a line might hold a plate in: the whole line and runs of its words.
+
+    OCR often joins the plate with a neighbour ("CA 7ABC123", "7ABC123 DEALER"), or splits it
+    ("7ABC 123"); trying every run of up to three adjacent words covers both.
+    """
+    words = [w for w in re.split(r"[\s·•]+", fold(raw)) if compact(w)]
+    found: list[str] = []
+    for start in range(len(words)):
+        for end in range(start + 1, min(len(words), start + 3) + 1):
+            run = words[start:end]
+            if any(is_stop_word(w) for w in run) and len(run) > 1:
+                continue
+            value = compact("".join(run))
+            if value and value not in found:
+                found.append(value)
+    whole = compact(raw)
+    if whole and whole not in found:
+        found.append(whole)
+    return found
