@@ -89,7 +89,7 @@ def create_upload(body: Any, s3_client: Any | None = None) -> dict[str, Any]:
     if region:
         fields["x-amz-meta-region"] = region.upper()
         conditions.append({"x-amz-meta-region": region.upper()})
-    s3 = s3_client or aws.client("s3")
+    s3 = s3_client or aws.presigner(settings.s3_public_endpoint)
     presigned = s3.generate_presigned_post(
         Bucket=settings.uploads_bucket,
         Key=key,
@@ -117,7 +117,7 @@ def get_result(upload_id: str, s3_client: Any | None = None) -> dict[str, Any]:
         raise ApiError(404, "no result yet for this upload; it may still be on its way")
     record.pop("expires_at", None)
     if record.get("key"):
-        s3 = s3_client or aws.client("s3")
+        s3 = s3_client or aws.presigner(settings.s3_public_endpoint)
         record["image_url"] = s3.generate_presigned_url(
             "get_object",
             Params={"Bucket": record["bucket"], "Key": record["key"]},

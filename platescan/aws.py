@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 
 @cache
@@ -20,7 +21,24 @@ def table(name: str) -> Any:
     return boto3.resource("dynamodb").Table(name)
 
 
+@cache
+def presigner(endpoint_url: str | None) -> Any:
+    """An S3 client for presigning URLs that browsers will use.
+
+    In AWS that is the regular client; locally the URLs must point at the local server's
+    S3 stand-in instead, path-style, since there is no DNS for bucket subdomains.
+    """
+    if endpoint_url is None:
+        return client("s3")
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+
+
 def reset() -> None:
     """Forget cached clients (tests switch between mocked accounts)."""
     client.cache_clear()
     table.cache_clear()
+    presigner.cache_clear()

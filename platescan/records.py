@@ -144,12 +144,18 @@ def mark_failed(
             Key={"upload_id": base["upload_id"]},
             UpdateExpression=(
                 "SET #status = :failed, #error = :error, execution_arn = :arn, updated_at = :now, "
-                "bucket = if_not_exists(bucket, :bucket), #key = if_not_exists(#key, :key), "
-                "file_name = if_not_exists(file_name, :file_name)"
+                "#bucket = if_not_exists(#bucket, :bucket), #key = if_not_exists(#key, :key), "
+                "#file_name = if_not_exists(#file_name, :file_name)"
             ),
             ConditionExpression=Attr("upload_id").not_exists()
             | Attr("status").is_in([PROCESSING, FAILED]),
-            ExpressionAttributeNames={"#status": "status", "#error": "error", "#key": "key"},
+            ExpressionAttributeNames={
+                "#status": "status",
+                "#error": "error",
+                "#key": "key",
+                "#bucket": "bucket",
+                "#file_name": "file_name",
+            },
             ExpressionAttributeValues={
                 ":failed": FAILED,
                 ":error": error,

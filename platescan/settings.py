@@ -17,6 +17,8 @@ class Settings:
     max_upload_bytes: int
     presign_expires_s: int
     retention_days: int
+    # Local mode only: where browsers reach the S3 stand-in (presigned URLs point there).
+    s3_public_endpoint: str | None
 
 
 @lru_cache(maxsize=1)
@@ -32,4 +34,5 @@ def get_settings() -> Settings:
         max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         presign_expires_s=int(env.get("PRESIGN_EXPIRES_S", "300")),
         retention_days=int(env.get("RETENTION_DAYS", "90")),
+        s3_public_endpoint=env.get("S3_PUBLIC_ENDPOINT") or None,
     )

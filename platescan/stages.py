@@ -38,7 +38,10 @@ def object_from_event(detail: dict[str, Any], event_time: Any = None) -> dict[st
     bucket = detail["bucket"]["name"]
     obj = detail["object"]
     key = obj["key"]
+    # Unversioned buckets report no version, or the literal "null" as some emitters do.
     version_id = obj.get("version-id") or None
+    if version_id == "null":
+        version_id = None
     etag = obj.get("etag") or obj.get("eTag") or ""
     return {
         "upload_id": records.upload_id_from_key(key),
@@ -113,7 +116,6 @@ def validate_plate(event: dict[str, Any]) -> dict[str, Any]:
 
 def write_result(event: dict[str, Any]) -> dict[str, Any]:
     """Write the final record, once per object version. Also writes rejections."""
-    started = time.perf_counter()
     settings = get_settings()
     if "error" in event:
         obj = object_from_event(event["detail"], event.get("event_time"))
@@ -140,7 +142,6 @@ def write_result(event: dict[str, Any]) -> dict[str, Any]:
             },
             execution_arn=event.get("execution_arn", ""),
         )
-    record.setdefault("timings_ms", {})["write_result"] = _elapsed_ms(started)
     stored = records.write_result(settings.results_table, record, settings.retention_days)
     return {
         "upload_id": stored["upload_id"],

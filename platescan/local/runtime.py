@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 import zipfile
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -117,6 +118,8 @@ class LocalStack:
         }
         for name, value in env.items():
             os.environ[name] = value
+        # With metrics disabled Powertools still warns on every invocation; that is noise here.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         os.environ.pop("AWS_PROFILE", None)
         get_settings.cache_clear()
 

@@ -1,0 +1,178 @@
+"""Command line: run photos through the local pipeline, serve it, measure it.
+
+python -m platescan recognize PHOTO...   one JSON record per photo (or --table)
+python -m platescan serve [--port 8000]  website + API + pipeline on one port
+python -m platescan bench DIR            plate-reading benchmark through the pipeline
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import mimetypes
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from platescan import records
+
+ENGINES = ("onnx", "rekognition")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m platescan", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the pipeline does")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    rec = sub.add_parser("recognize", help="read the plates on photos through the local pipeline")
+    rec.add_argument("photos", nargs="+", type=Path, help="JPEG or PNG files")
+    rec.add_argument("--table", action="store_true", help="print a table instead of JSON lines")
+    rec.add_argument("--region", help="plate region hint, e.g. US, DE, BR")
+    rec.add_argument("--engine", choices=ENGINES, default="onnx")
+    rec.add_argument("--timeout", type=float, default=300.0, help="seconds to wait per photo")
+
+    srv = sub.add_parser("serve", help="serve the website, API and pipeline locally")
+    srv.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    srv.add_argument("--engine", choices=ENGINES, default="onnx")
+
+    bench = sub.add_parser("bench", help="plate-reading benchmark through the local pipeline")
+    bench.add_argument("dataset", type=Path, nargs="?", help="folder of NAME.jpg + NAME.txt")
+    bench.add_argument("--limit", type=int, help="only the first N photos")
+    bench.add_argument("--errors", type=Path, help="write crops of the misses here")
+    bench.add_argument("--quiet", action="store_true", help="no per-photo table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "recognize":
+        return recognize(
+            args.photos,
+            table=args.table,
+            region=args.region,
+            engine=args.engine,
+            timeout=args.timeout,
+        )
+    if args.command == "serve":
+        from platescan.local.server import serve
+
+        serve(args.host, args.port, args.engine)
+        return 0
+    if args.command == "bench":
+        from platescan import bench
+
+        return bench.main(args)
+    return 2
+
+
+def public_record(record: dict[str, Any]) -> dict[str, Any]:
+    """What a person wants to see of a record: drop bookkeeping fields."""
+    hidden = {"expires_at", "plate_texts", "plate_text", "updated_at", "object_version"}
+    return {k: v for k, v in record.items() if k not in hidden}
+
+
+def recognize(
+    photos: list[Path],
+    *,
+    table: bool = False,
+    region: str | None = None,
+    engine: str = "onnx",
+    timeout: float = 300.0,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Upload every photo to the local stack, wait for each record, print it."""
+    from platescan.local.runtime import LocalConfig, LocalStack
+
+    missing = [str(p) for p in photos if not p.is_file()]
+    if missing:
+        print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    failed = False
+    rows: list[dict[str, Any]] = []
+    with LocalStack(LocalConfig(engine=engine, retry_time_scale=0.1)) as stack:
+        ids = []
+        for photo in photos:
+            content_type = mimetypes.guess_type(photo.name)[0] or "application/octet-stream"
+            ids.append(
+                stack.put_photo(
+                    photo.read_bytes(), photo.name, content_type=content_type, region=region
+                )
+            )
+        progress = Progress(len(photos)) if len(photos) > 1 else None
+        for photo, upload_id in zip(photos, ids, strict=True):
+            try:
+                record = stack.wait_for(upload_id, timeout=timeout)
+            except TimeoutError as exc:
+                record = {
+                    "upload_id": upload_id,
+                    "status": records.FAILED,
+                    "error": {"type": "Timeout", "message": str(exc)},
+                }
+            record = {"photo": str(photo), **public_record(record)}
+            failed |= record["status"] == records.FAILED
+            if progress:
+                progress.advance(photo.name)
+            if table:
+                rows.append(record)
+            else:
+                print(json.dumps(record, ensure_ascii=False), file=out, flush=True)
+        if progress:
+            progress.close()
+    if table:
+        print(format_table(rows), file=out)
+    return 1 if failed else 0
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A table a person can read: photo, status, plate, confidence, region, box or reason."""
+    lines = [("PHOTO", "STATUS", "PLATE", "CONF", "REGION", "BOX / REASON")]
+    for row in rows:
+        plates = row.get("plates") or [{}]
+        for i, plate in enumerate(plates):
+            box = plate.get("box")
+            where = (
+                "x={left:.2f} y={top:.2f} w={width:.2f} h={height:.2f}".format(**box) if box else ""
+            )
+            detail = where or (row.get("error") or {}).get("message", "")
+            lines.append(
+                (
+                    Path(row["photo"]).name if i == 0 else "",
+                    row["status"] if i == 0 else "",
+                    plate.get("text", "-"),
+                    f"{plate['confidence']:.0%}" if "confidence" in plate else "",
+                    plate.get("format") or plate.get("region") or "",
+                    detail,
+                )
+            )
+    widths = [max(len(line[i]) for line in lines) for i in range(5)]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:5])) + "  " + line[5]
+        for line in lines
+    )
+
+
+class Progress:
+    """A one-line progress bar on stderr (stdout stays machine-readable)."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+
+    def advance(self, label: str = "") -> None:
+        self.done += 1
+        filled = int(30 * self.done / self.total)
+        bar = "#" * filled + "." * (30 - filled)
+        self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[:40]:<40}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()

@@ -1,0 +1,306 @@
+"""The local web server: the website, the HTTP API and an S3 upload endpoint on one port.
+
+`/` serves `site/` as CloudFront would, `/config.json` tells the page where the API is,
+`/api/...` hands each request to the same API handler that runs behind API Gateway (as a
+payload v2 event), and `/local-s3/...` stands in for S3's presigned POST and GET.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import mimetypes
+import os
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from botocore.exceptions import ClientError
+
+from platescan import aws
+from platescan.asl import REPO_ROOT
+from platescan.local import s3post
+from platescan.local.runtime import LocalConfig, LocalStack
+from platescan.local.seams import LambdaContext
+
+log = logging.getLogger("platescan.local")
+
+SITE_DIR = REPO_ROOT / "site"
+MAX_POST_BYTES = 12 * 1024 * 1024  # the policy allows 10 MB; read a little more to say so
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+    ),
+}
+
+
+class LocalService:
+    """The local stack plus the HTTP server in front of it."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 8000, engine: str = "onnx") -> None:
+        self.host, self.port, self.engine = host, port, engine
+        self.stack: LocalStack | None = None
+        self.httpd: ThreadingHTTPServer | None = None
+        self.api_handler: Any = None
+
+    def start(self) -> None:
+        service = self
+
+        class Handler(RequestHandler):
+            local = service
+
+        # Bind first: with port 0 the real port is known only now, and URLs need it.
+        self.httpd = ThreadingHTTPServer((self.host, self.port), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        os.environ["S3_PUBLIC_ENDPOINT"] = f"{self.url}/local-s3"
+        self.stack = LocalStack(LocalConfig(engine=self.engine, site_origin=self.url))
+        self.stack.start()
+        self.api_handler = self.stack.handlers["api"]
+
+    def serve_forever(self) -> None:
+        assert self.httpd is not None
+        self.httpd.serve_forever(poll_interval=0.2)
+
+    def start_in_background(self) -> threading.Thread:
+        self.start()
+        thread = threading.Thread(target=self.serve_forever, name="platescan-http", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+        if self.stack is not None:
+            self.stack.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    local: LocalService
+    server_version = "platescan-local"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    # -- routing -------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def do_OPTIONS(self) -> None:
+        self._route("OPTIONS")
+
+    def do_HEAD(self) -> None:
+        self._route("HEAD")
+
+    def _route(self, method: str) -> None:
+        path = urlsplit(self.path).path
+        try:
+            if path == "/api" or path.startswith("/api/"):
+                self._api(method)
+            elif path.startswith("/local-s3/"):
+                self._s3(method, path[len("/local-s3/") :])
+            elif path == "/config.json" and method in ("GET", "HEAD"):
+                host = self.headers.get("Host") or f"{self.local.host}:{self.local.port}"
+                self._send(
+                    200, json.dumps({"api_url": f"http://{host}/api"}).encode(), "application/json"
+                )
+            elif method in ("GET", "HEAD"):
+                self._static(path)
+            else:
+                self._send_json(405, {"message": f"{method} is not allowed here"})
+        except Exception:  # a bug must not leak a stack trace to the browser
+            log.exception("request %s %s failed", method, self.path)
+            self._send_json(500, {"message": "internal error; see the server log"})
+
+    # -- the website ---------------------------------------------------------------------
+    def _static(self, path: str) -> None:
+        relative = unquote(path).lstrip("/") or "index.html"
+        target = (SITE_DIR / relative).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_relative_to(SITE_DIR.resolve()) or not target.is_file():
+            self._send(404, b"not found", "text/plain; charset=utf-8")
+            return
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if content_type.startswith("text/") or content_type.endswith(("javascript", "json")):
+            content_type += "; charset=utf-8"
+        self._send(200, target.read_bytes(), content_type, {"Cache-Control": "no-cache"})
+
+    # -- the API, through the same handler as API Gateway ---------------------------------
+    def _api(self, method: str) -> None:
+        split = urlsplit(self.path)
+        body = self._read_body(limit=1024 * 1024)
+        if body is None:
+            self._send_json(413, {"message": "request body too large"})
+            return
+        raw_path = split.path[len("/api") :] or "/"
+        query = parse_qs(split.query, keep_blank_values=True)
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": raw_path,
+            "rawQueryString": split.query,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "queryStringParameters": {k: ",".join(v) for k, v in query.items()} or None,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "local",
+                "domainName": self.headers.get("Host", "127.0.0.1"),
+                "http": {
+                    "method": method,
+                    "path": raw_path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": self.client_address[0],
+                    "userAgent": self.headers.get("User-Agent", ""),
+                },
+                "requestId": str(uuid.uuid4()),
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(time.time() * 1000),
+            },
+            "body": base64.b64encode(body).decode() if body else None,
+            "isBase64Encoded": bool(body),
+        }
+        response = self.local.api_handler(event, LambdaContext(function_name="platescan-api"))
+        payload = response.get("body") or ""
+        data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+        headers = dict(response.get("headers") or {})
+        content_type = headers.pop("Content-Type", headers.pop("content-type", "application/json"))
+        self._send(int(response.get("statusCode", 200)), data, content_type, headers)
+
+    # -- the S3 stand-in -----------------------------------------------------------------
+    def _s3(self, method: str, rest: str) -> None:
+        bucket, _, key = rest.partition("/")
+        if self.local.stack is None or bucket != self.local.stack.config.bucket:
+            self._send(
+                404,
+                s3post.PostRejected(404, "NoSuchBucket", "no such bucket").to_xml(),
+                "application/xml",
+            )
+        elif method == "POST" and not key:
+            self._s3_post(bucket)
+        elif method in ("GET", "HEAD") and key:
+            self._s3_get(bucket, unquote(key))
+        else:
+            self._send(
+                405,
+                s3post.PostRejected(405, "MethodNotAllowed", method).to_xml(),
+                "application/xml",
+            )
+
+    def _s3_post(self, bucket: str) -> None:
+        body = self._read_body(limit=MAX_POST_BYTES)
+        try:
+            if body is None:
+                raise s3post.PostRejected(
+                    400, "EntityTooLarge", "the upload exceeds the size limit"
+                )
+            form = s3post.parse_multipart(self.headers.get("Content-Type", ""), body)
+            s3post.check_policy(bucket, form, secret=os.environ["AWS_SECRET_ACCESS_KEY"])
+            s3post.store(bucket, form)
+        except s3post.PostRejected as exc:
+            self._send(exc.status, exc.to_xml(), "application/xml")
+            return
+        self._send(204, b"", "text/plain")
+
+    def _s3_get(self, bucket: str, key: str) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        try:
+            signed_at = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(
+                tzinfo=UTC
+            )
+            expired = (datetime.now(UTC) - signed_at).total_seconds() > int(
+                query["X-Amz-Expires"][0]
+            )
+        except (KeyError, ValueError):
+            self._send(
+                403,
+                s3post.PostRejected(403, "AccessDenied", "not a presigned URL").to_xml(),
+                "application/xml",
+            )
+            return
+        if expired:
+            self._send(
+                403,
+                s3post.PostRejected(403, "AccessDenied", "the link has expired").to_xml(),
+                "application/xml",
+            )
+            return
+        try:
+            obj = aws.client("s3").get_object(Bucket=bucket, Key=key)
+        except ClientError:
+            self._send(
+                404,
+                s3post.PostRejected(404, "NoSuchKey", "no such object").to_xml(),
+                "application/xml",
+            )
+            return
+        self._send(
+            200,
+            obj["Body"].read(),
+            obj.get("ContentType") or "application/octet-stream",
+            {"Cache-Control": "private, max-age=300"},
+        )
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _read_body(self, limit: int) -> bytes | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > limit:
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _send_json(self, status: int, body: dict[str, Any]) -> None:
+        self._send(status, json.dumps(body).encode(), "application/json")
+
+    def _send(
+        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(
+            status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else None
+        )
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in {**SECURITY_HEADERS, **(headers or {})}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, engine: str = "onnx") -> None:
+    """Run the local service until interrupted."""
+    service = LocalService(host, port, engine)
+    service.start()
+    print(f"platescan is running on {service.url}  (Ctrl+C to stop)", flush=True)
+    try:
+        service.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.stop()
+
+
+def site_files() -> list[Path]:
+    return sorted(p for p in SITE_DIR.rglob("*") if p.is_file())
