@@ -1,0 +1,139 @@
+// The HTTP API (docs/contracts.md). The base URL comes from config.json next to the page,
+// so the same files work behind CloudFront and on the local server.
+
+/** An error whose message is fit to show to the user. */
+export class ApiError extends Error {
+  /** @param {string} message @param {number} [status] */
+  constructor(message, status = 0) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+let apiBase = null;
+
+/** Read config.json once; every call below waits for it. */
+async function base() {
+  if (apiBase) return apiBase;
+  let config;
+  try {
+    const response = await fetch("config.json", { cache: "no-store" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    config = await response.json();
+  } catch {
+    throw new ApiError("The site could not load its configuration (config.json). Try reloading.");
+  }
+  if (!config || typeof config.api_url !== "string" || !config.api_url) {
+    throw new ApiError("The site configuration has no api_url.");
+  }
+  apiBase = config.api_url.replace(/\/+$/, "");
+  return apiBase;
+}
+
+/** fetch + JSON, turning 4xx/5xx `{"message"}` bodies and network errors into ApiError. */
+async function requestJson(path, options = {}) {
+  const url = `${await base()}${path}`;
+  let response;
+  try {
+    response = await fetch(url, {
+      ...options,
+      headers: { Accept: "application/json", ...(options.headers || {}) },
+    });
+  } catch {
+    throw new ApiError("Could not reach the service. Check your connection and try again.");
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  if (!response.ok) {
+    const message = body && typeof body.message === "string" && body.message
+      ? body.message
+      : `The service answered ${response.status}.`;
+    throw new ApiError(message, response.status);
+  }
+  return body;
+}
+
+/**
+ * Ask for a presigned POST for one file.
+ * @returns {Promise<{upload_id: string, key: string, url: string, fields: Record<string,string>, expires_in: number, max_bytes: number}>}
+ */
+export function createUpload({ fileName, contentType, size }) {
+  return requestJson("/uploads", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ file_name: fileName, content_type: contentType, size }),
+  });
+}
+
+/**
+ * Send the file to the presigned POST target. XMLHttpRequest rather than fetch because
+ * only XHR reports upload progress.
+ * @param {{url: string, fields: Record<string,string>}} target
+ * @param {File} file
+ * @param {(ratio: number) => void} onProgress
+ */
+export function sendToStorage(target, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    // S3 requires the policy fields first and the file last.
+    for (const [name, value] of Object.entries(target.fields || {})) form.append(name, value);
+    form.append("file", file);
+
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", target.url);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener("load", () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(1);
+        resolve();
+      } else {
+        reject(new ApiError(storageMessage(xhr), xhr.status));
+      }
+    });
+    xhr.addEventListener("error", () => reject(new ApiError("The upload was interrupted. Check your connection and try again.")));
+    xhr.addEventListener("timeout", () => reject(new ApiError("The upload took too long and was stopped.")));
+    xhr.send(form);
+  });
+}
+
+/** S3 answers errors in XML (<Error><Message>); the local stand-in may answer JSON. */
+function storageMessage(xhr) {
+  const text = xhr.responseText || "";
+  try {
+    const body = JSON.parse(text);
+    if (body && typeof body.message === "string") return body.message;
+  } catch {
+    // not JSON: try XML below
+  }
+  try {
+    const xml = new DOMParser().parseFromString(text, "application/xml");
+    const message = xml.querySelector("Message");
+    if (message && message.textContent) return `Storage refused the file: ${message.textContent}`;
+  } catch {
+    // fall through to the generic message
+  }
+  return `Storage refused the file (HTTP ${xhr.status}).`;
+}
+
+/** The record for one upload, or null while it is not processed yet (404). */
+export async function getResult(uploadId) {
+  try {
+    return await requestJson(`/results/${encodeURIComponent(uploadId)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+/** Records whose plate matches `query` (exact, or with * wildcards). */
+export async function searchPlates(query) {
+  const body = await requestJson(`/results?plate=${encodeURIComponent(query)}`);
+  return Array.isArray(body && body.items) ? body.items : [];
+}

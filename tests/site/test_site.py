@@ -1,0 +1,173 @@
+"""The website in a real browser against the real local service and OCR.
+
+Each test uses a fresh browser context (empty localStorage) and uploads its own photo,
+through the page's file input exactly as a user's file picker would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import PHONE, PLATE_RECT, SitePage
+
+pytestmark = pytest.mark.site
+
+TERMINAL = ("DONE", "NO_PLATE", "REJECTED", "FAILED")
+# The first photo also waits for the OCR models to load in the service.
+RESULT_TIMEOUT_MS = 150_000
+
+
+def choose_files(tab: SitePage, *files: tuple[str, str, bytes]) -> None:
+    """Pick files in the page's file input, as the 'Choose photos' button does."""
+    payloads = [{"name": name, "mimeType": mime, "buffer": data} for name, mime, data in files]
+    tab.page.set_input_files("#file-input", files=payloads)
+
+
+def wait_for_result(tab: SitePage, file_name: str) -> Any:
+    """Wait until the result view shows `file_name` finished; return the view's locator."""
+    selector = ", ".join(f'.result__view[data-status="{status}"]' for status in TERMINAL)
+    view = tab.page.locator(selector)
+    view.wait_for(timeout=RESULT_TIMEOUT_MS)
+    assert tab.page.locator("#result-title").text_content() == file_name
+    return view
+
+
+def compact(text: str | None) -> str:
+    return "".join((text or "").split()).upper()
+
+
+def test_upload_reads_the_plate_and_boxes_it_on_the_photo(
+    site: SitePage, plate_photo: Any, artifacts_dir: Path
+) -> None:
+    # Given the page, when a photo of plate ABC 1234 is chosen
+    site.open()
+    choose_files(site, ("car-abc.jpg", "image/jpeg", plate_photo("ABC 1234")))
+
+    # Then it shows progress, then the finished result with the plate read
+    view = wait_for_result(site, "car-abc.jpg")
+    assert view.get_attribute("data-status") == "DONE"
+    assert compact(view.locator(".plate-text").first.text_content()) == "ABC1234"
+    assert view.locator(".plate__confidence").first.text_content().endswith("%")
+
+    # and a box is drawn over the photo, on the plate
+    page = site.page
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.photo__img'); return i && i.naturalWidth > 0; }"
+    )
+    image = page.locator(".photo__img").bounding_box()
+    box = page.locator(".photo__stage .plate-box").first.bounding_box()
+    assert image and box and box["width"] > 4 and box["height"] > 4
+    centre_x = (box["x"] + box["width"] / 2 - image["x"]) / image["width"]
+    centre_y = (box["y"] + box["height"] / 2 - image["y"]) / image["height"]
+    left, top, right, bottom = PLATE_RECT
+    assert left <= centre_x <= right, f"box centre x {centre_x:.2f} is off the plate"
+    assert top <= centre_y <= bottom, f"box centre y {centre_y:.2f} is off the plate"
+
+    # and the recent list shows it with its plate
+    row = page.locator("#recent-list .entry").first
+    assert compact(row.locator(".entry__plate").text_content()) == "ABC1234"
+
+    page.screenshot(path=str(artifacts_dir / "result-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.locator("#result").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts_dir / "result-phone.png"), full_page=True)
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page scrolls sideways on a phone by {overflow}px"
+
+    # and the recent upload survives a reload
+    page.reload()
+    page.wait_for_selector("html.js-ready")
+    restored = page.locator("#recent-list .entry", has_text="car-abc.jpg")
+    restored.locator(".entry__plate").wait_for()
+    assert compact(restored.locator(".entry__plate").text_content()) == "ABC1234"
+
+
+def test_a_non_image_named_jpg_is_shown_rejected_with_the_reason(site: SitePage) -> None:
+    # Given a text file named .jpg: it passes the page's checks (name and type say JPEG)
+    site.open()
+    choose_files(site, ("holiday.jpg", "image/jpeg", b"This is a text file, not a photo.\n" * 40))
+
+    # Then the service rejects it and the page says why
+    view = wait_for_result(site, "holiday.jpg")
+    assert view.get_attribute("data-status") == "REJECTED"
+    assert "rejected" in (view.locator(".alert__title").text_content() or "").lower()
+    reason = (view.locator(".alert__message").text_content() or "").strip()
+    assert reason and reason != "No reason was given."
+    row = site.page.locator("#recent-list .entry", has_text="holiday.jpg")
+    assert row.locator(".badge").text_content() == "Rejected"
+
+
+def test_the_page_refuses_files_that_are_not_jpeg_or_png_before_uploading(
+    site: SitePage,
+) -> None:
+    site.open()
+    choose_files(site, ("notes.txt", "text/plain", b"hello"))
+    notice = site.page.locator("#notices .notice")
+    assert "notes.txt" in (notice.text_content() or "")
+    assert "Only JPEG and PNG" in (notice.text_content() or "")
+    assert site.page.locator("#recent-list .entry").count() == 0
+
+
+def test_a_hostile_file_name_is_shown_as_text_and_runs_nothing(
+    site: SitePage, plate_photo: Any
+) -> None:
+    hostile = "<img src=x onerror=alert(1)>.png"
+    # Given a photo whose name is markup
+    site.open()
+    choose_files(site, (hostile, "image/png", plate_photo("JSX 4821", image_format="PNG")))
+
+    # Then the name is shown literally, in the list and the result view
+    wait_for_result(site, hostile)
+    page = site.page
+    assert page.locator("#recent-list .entry__name").first.text_content() == hostile
+    # and found again by search, the name the service stored is text too
+    plate = compact(page.locator(".plate-text").first.text_content())
+    if plate and plate != "–":
+        page.fill("#search-input", plate)
+        page.press("#search-input", "Enter")
+        page.locator("#search-results .entry").first.wait_for()
+        names = page.locator("#search-results .entry__name").all_text_contents()
+        assert any("onerror" in name for name in names)
+
+    # and no markup from it became an element, and no script ran
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("#recent-list img:not(.thumb__img)").count() == 0
+    page.wait_for_timeout(500)
+    assert site.dialogs == []
+
+
+def test_search_finds_the_uploaded_plate_exactly_and_by_wildcard(
+    site: SitePage, plate_photo: Any
+) -> None:
+    # Given a photo of plate ABC 1234 processed
+    site.open()
+    choose_files(site, ("search-me.jpg", "image/jpeg", plate_photo("ABC 1234")))
+    view = wait_for_result(site, "search-me.jpg")
+    assert view.get_attribute("data-status") == "DONE"
+    page = site.page
+
+    for query in ("ABC1234", "abc 1234", "AB*", "*1234"):
+        # When searching for it exactly, typed loosely, or with wildcards
+        page.fill("#search-input", query)
+        page.press("#search-input", "Enter")
+        # Then it is among the results
+        hit = page.locator("#search-results .entry", has_text="search-me.jpg")
+        hit.first.wait_for()
+        assert compact(hit.first.locator(".entry__plate").text_content()) == "ABC1234"
+
+    # When searching for a plate nobody uploaded, the page says so
+    page.fill("#search-input", "ZZZ9999")
+    page.press("#search-input", "Enter")
+    page.wait_for_function(
+        "() => document.getElementById('search-status').textContent.startsWith('No photos')"
+    )
+    assert page.locator("#search-results .entry").count() == 0
+
+    # And opening a hit shows its result view
+    page.fill("#search-input", "ABC1234")
+    page.press("#search-input", "Enter")
+    page.locator("#search-results .entry", has_text="search-me.jpg").first.click()
+    assert page.locator("#result-title").text_content() == "search-me.jpg"
+    assert compact(page.locator(".result__view .plate-text").first.text_content()) == "ABC1234"
