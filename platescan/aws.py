@@ -9,10 +9,15 @@ import boto3
 from botocore.config import Config
 
 
+# Rekognition throttling is retried by the state machine, with backoff and jitter it can
+# see and an operator can tune; SDK retries inside the function would sleep on billed time.
+_CLIENT_CONFIG = {"rekognition": Config(retries={"mode": "standard", "total_max_attempts": 1})}
+
+
 @cache
 def client(service: str) -> Any:
     """A boto3 client for `service`, created once per process."""
-    return boto3.client(service)  # type: ignore[call-overload]
+    return boto3.client(service, config=_CLIENT_CONFIG.get(service))  # type: ignore[call-overload]
 
 
 @cache

@@ -93,6 +93,7 @@ class LocalStack:
     def stop(self) -> None:
         self.registry.handlers.clear()
         self.registry.faults.clear()
+        self.registry.invocations.clear()
         self._exit.close()
         aws.reset()
 

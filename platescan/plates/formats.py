@@ -65,6 +65,12 @@ class PlateFormat:
     min_digits: int = 0
     min_length: int = 1
     generic: bool = False
+    same_glyphs: tuple[tuple[str, str], ...] = ()  # read as: a region prints them alike
+
+    def canonical(self, text: str) -> str:
+        for seen, meant in self.same_glyphs:
+            text = text.replace(seen, meant)
+        return text
 
     def lengths(self) -> set[int]:
         return {len(layout.classes) for layout in self.layouts}
@@ -130,6 +136,7 @@ def load_formats() -> tuple[tuple[PlateFormat, ...], dict[str, tuple[str, ...]]]
                 min_digits=int(entry.get("min_digits", 0)),
                 min_length=int(entry.get("min_length", 1)),
                 generic=bool(entry.get("generic", False)),
+                same_glyphs=tuple(sorted(entry.get("same_glyphs", {}).items())),
             )
         )
     groups = {name.upper(): tuple(members) for name, members in raw.get("groups", {}).items()}
@@ -189,8 +196,9 @@ def match_formats(
         if len(text) < fmt.min_length:
             continue
         best: FormatMatch | None = None
+        seen = fmt.canonical(text)
         for layout in fmt.layouts:
-            fitted = fit_layout(text, layout, fmt)
+            fitted = fit_layout(seen, layout, fmt)
             if fitted is None or fitted[1] > max_corrections:
                 continue
             fixed, corrections = fitted

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 
 from platescan.detections import iter_lines
 from platescan.plates.formats import FormatMatch, match_formats, regions_for_hint
-from platescan.plates.text import compact, is_stop_word, non_plate_reason, pieces
+from platescan.plates.text import compact, is_stop_word, looks_like_word, non_plate_reason, pieces
 
 # How much one corrected character costs a reading: a fix is a guess, however well guided.
 CORRECTION_PENALTY = 0.72
-# A reading taken from part of a line (the line held other words too) is a little less sure.
-PIECE_PENALTY = 0.9
+# Each further line agreeing on a text adds this share of its own evidence: re-reads of one
+# crop are correlated, so agreement counts, but less than independent witnesses would.
+EXTRA_VOTE = 0.5
+# Letters only is usually a word; it stays a candidate because O and I can be 0 and 1.
+WORD_PENALTY = 0.6
 # Formats outside the region hint still compete, but start behind.
 OFF_HINT_PENALTY = 0.55
 # Below this evidence a group of readings is not reported as a plate.
@@ -150,11 +153,12 @@ def _stacked(upper: _Line, lower: _Line) -> bool:
 def _collect(lines: list[_Line], hinted: set[str] | None) -> list[Reading]:
     readings: list[Reading] = []
     for line in lines:
-        whole = compact(line.raw)
-        for piece in pieces(line.raw):
+        for piece, weight in pieces(line.raw):
             if is_stop_word(piece):
                 continue
-            confidence = line.confidence * (1.0 if piece == whole else PIECE_PENALTY)
+            confidence = line.confidence * weight
+            if looks_like_word(piece):
+                confidence *= WORD_PENALTY
             readings.extend(
                 _readings_for_text(
                     piece, confidence, line.box, (line.id,), two_line=False, hinted=hinted
@@ -208,8 +212,11 @@ def _rank(group: PlateGroup) -> list[tuple[str, float, FormatMatch]]:
         by_text.setdefault(text, []).append(reading)
     ranked = []
     for text, votes in by_text.items():
-        miss = math.prod(1.0 - min(v.score, 0.99) for v in votes)
-        top = max(votes, key=lambda v: v.score)
+        votes.sort(key=lambda v: -v.score)
+        top = votes[0]
+        miss = (1.0 - min(top.score, 0.99)) * math.prod(
+            1.0 - EXTRA_VOTE * min(v.score, 0.99) for v in votes[1:]
+        )
         ranked.append((text, 1.0 - miss, top.match))
     ranked.sort(key=lambda item: -item[1])
     return ranked

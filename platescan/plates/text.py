@@ -53,6 +53,8 @@ STOP_WORDS = frozenset(
 _DATE = re.compile(r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b")
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _PHONE = re.compile(r"(?:\(?\d{3}\)?[\s.-]?)?\d{3}[\s.-]\d{4}\b|\b1?-?8[0-9]{2}-")
+# A local phone number on a sign or a dealer frame: 555-1234 and nothing else on the line.
+_LOCAL_PHONE = re.compile(r"^\s*\d{3}\s?[-.]\s?\d{4}\s*$")
 _URL = re.compile(r"WWW\.|\.COM\b|\.NET\b|\.ORG\b|HTTP|@", re.IGNORECASE)
 
 
@@ -78,34 +80,51 @@ def non_plate_reason(raw: str) -> str | None:
         return "date"
     if _PHONE.search(folded) and len(compact(folded)) >= 10:
         return "phone number"
+    if _LOCAL_PHONE.match(folded):
+        return "phone number"
     return None
 
 
 def is_stop_word(piece: str) -> bool:
-    """True for text that is a known non-plate word, or letters only (a word, not a plate)."""
+    """True for text that is a known non-plate word (state names, slogans, makes, signs)."""
+    return compact(piece) in STOP_WORDS
+
+
+def looks_like_word(piece: str) -> bool:
+    """Letters only, four or more: usually a word, though O and I may be a plate's 0 and 1."""
     value = compact(piece)
-    if value in STOP_WORDS:
-        return True
     return len(value) >= 4 and value.isalpha()
 
 
-def pieces(raw: str) -> list[str]:
-    """Compact strings a line might hold a plate in: the whole line and runs of its words.
+# How much a piece of a line counts against the whole line, by how it was cut out.
+WHOLE, WORDS, TRIMMED = 1.0, 0.9, 0.72
 
-    OCR often joins the plate with a neighbour ("CA 7ABC123", "7ABC123 DEALER"), or splits it
-    ("7ABC 123"); trying every run of up to three adjacent words covers both.
+
+def pieces(raw: str) -> list[tuple[str, float]]:
+    """Compact strings a line might hold a plate in, each with how much it counts.
+
+    OCR often joins the plate with a neighbour ("CA 7ABC123", "7ABC123 DEALER"), splits it
+    ("7ABC 123"), or reads a bolt, a frame edge or a sticker at either end as one more
+    character; so the whole line, every run of up to three adjacent words, and those with
+    one end character dropped are all tried, the cut ones counting less.
     """
     words = [w for w in re.split(r"[\s·•]+", fold(raw)) if compact(w)]
-    found: list[str] = []
+    found: dict[str, float] = {}
+
+    def add(value: str, weight: float) -> None:
+        if value and weight > found.get(value, 0.0):
+            found[value] = weight
+
+    whole = compact(raw)
+    add(whole, WHOLE)
     for start in range(len(words)):
         for end in range(start + 1, min(len(words), start + 3) + 1):
             run = words[start:end]
-            if any(is_stop_word(w) for w in run) and len(run) > 1:
+            if len(run) > 1 and any(is_stop_word(w) or looks_like_word(w) for w in run):
                 continue
-            value = compact("".join(run))
-            if value and value not in found:
-                found.append(value)
-    whole = compact(raw)
-    if whole and whole not in found:
-        found.append(whole)
-    return found
+            add(compact("".join(run)), WHOLE if end - start == len(words) else WORDS)
+    for value, weight in list(found.items()):
+        if len(value) >= 6:
+            add(value[1:], weight * TRIMMED)
+            add(value[:-1], weight * TRIMMED)
+    return list(found.items())

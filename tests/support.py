@@ -1,0 +1,79 @@
+"""Test helpers shared by the suites: synthetic plate photos and DetectText responses."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.truetype(FONT, size)
+    except OSError:  # no DejaVu on this machine: Pillow's own scalable font
+        return ImageFont.load_default(size=size)
+
+
+def plate_photo(
+    text: str,
+    *,
+    size: tuple[int, int] = (1280, 720),
+    fmt: str = "JPEG",
+    plate_box: tuple[int, int, int, int] | None = None,
+    exif_orientation: int | None = None,
+) -> bytes:
+    """A photo-like image with one licence plate: white plate, black border and text."""
+    width, height = size
+    img = Image.new("RGB", size, (96, 104, 112))
+    draw = ImageDraw.Draw(img)
+    # a car-ish body so the plate is not the only structure in the picture
+    draw.rounded_rectangle(
+        (width * 0.15, height * 0.35, width * 0.85, height * 0.9), 40, fill=(40, 60, 110)
+    )
+    left, top, right, bottom = plate_box or (
+        int(width * 0.36), int(height * 0.62), int(width * 0.64), int(height * 0.76)
+    )  # fmt: skip
+    draw.rectangle((left, top, right, bottom), fill="white", outline="black", width=4)
+    font = _font(int((bottom - top) * 0.62))
+    draw.text(((left + right) / 2, (top + bottom) / 2), text, fill="black", font=font, anchor="mm")
+    if exif_orientation:
+        # store the pixels rotated and let the EXIF tag say how to display them upright
+        rotate = {6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270, 3: Image.Transpose.ROTATE_180}
+        img = img.transpose(rotate[exif_orientation])
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=90, exif=exif)
+        return out.getvalue()
+    out = io.BytesIO()
+    img.save(out, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    return out.getvalue()
+
+
+def line(text: str, confidence: float, left: float, top: float, width: float, height: float,
+         ident: int = 0) -> dict[str, Any]:
+    """One DetectText LINE detection."""
+    return {
+        "DetectedText": text,
+        "Type": "LINE",
+        "Id": ident,
+        "Confidence": confidence,
+        "Geometry": {
+            "BoundingBox": {"Width": width, "Height": height, "Left": left, "Top": top},
+            "Polygon": [
+                {"X": left, "Y": top},
+                {"X": left + width, "Y": top},
+                {"X": left + width, "Y": top + height},
+                {"X": left, "Y": top + height},
+            ],
+        },
+    }
+
+
+def detections(*lines: dict[str, Any]) -> dict[str, Any]:
+    """A DetectText response from LINE detections (ids renumbered)."""
+    numbered = [{**d, "Id": i} for i, d in enumerate(lines)]
+    return {"TextDetections": numbered, "TextModelVersion": "3.0"}
