@@ -180,6 +180,8 @@ function confidenceMeter(confidence) {
 
 function regionFormat(item) {
   const parts = [item.region, item.format].filter((part) => typeof part === "string" && part);
+  // A country whose format is named after it ("BR", "BR") is said once.
+  if (parts.length === 2 && parts[0] === parts[1]) parts.pop();
   return parts.length ? parts.join(" · ") : "Unknown format";
 }
 
