@@ -115,7 +115,7 @@ def get_result(upload_id: str, s3_client: Any | None = None) -> dict[str, Any]:
     record = records.get_record(settings.results_table, upload_id)
     if record is None:
         raise ApiError(404, "no result yet for this upload; it may still be on its way")
-    record.pop("expires_at", None)
+    record = records.public_record(record)
     if record.get("key"):
         s3 = s3_client or aws.presigner(settings.s3_public_endpoint)
         record["image_url"] = s3.generate_presigned_url(
@@ -133,6 +133,4 @@ def search(plate: str | None) -> dict[str, Any]:
     if len(plate) > 20:
         raise ApiError(400, "a plate has at most 20 characters")
     items = records.search_by_plate(get_settings().results_table, plate)
-    for item in items:
-        item.pop("expires_at", None)
-    return {"items": items}
+    return {"items": [records.public_record(item) for item in items]}

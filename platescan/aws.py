@@ -8,7 +8,6 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-
 # Rekognition throttling is retried by the state machine, with backoff and jitter it can
 # see and an operator can tune; SDK retries inside the function would sleep on billed time.
 _CLIENT_CONFIG = {"rekognition": Config(retries={"mode": "standard", "total_max_attempts": 1})}

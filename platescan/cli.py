@@ -74,12 +74,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def public_record(record: dict[str, Any]) -> dict[str, Any]:
-    """What a person wants to see of a record: drop bookkeeping fields."""
-    hidden = {"expires_at", "plate_texts", "plate_text", "updated_at", "object_version"}
-    return {k: v for k, v in record.items() if k not in hidden}
-
-
 def recognize(
     photos: list[Path],
     *,
@@ -117,7 +111,7 @@ def recognize(
                     "status": records.FAILED,
                     "error": {"type": "Timeout", "message": str(exc)},
                 }
-            record = {"photo": str(photo), **public_record(record)}
+            record = {"photo": str(photo), **records.public_record(record)}
             failed |= record["status"] == records.FAILED
             if progress:
                 progress.advance(photo.name)

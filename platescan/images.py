@@ -85,7 +85,10 @@ def inspect_image(data: bytes) -> ImageFacts:
         except UnsupportedImage:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise UnsupportedImage(f"the image declares too many pixels ({exc})") from exc
+            raise UnsupportedImage(
+                f"the image declares more pixels than the {MAX_PIXELS // 1_000_000} megapixel "
+                "limit (a decompression bomb)"
+            ) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise UnsupportedImage(f"the {kind} file is damaged or truncated: {exc}") from exc
 

@@ -173,6 +173,16 @@ def mark_failed(
     return True
 
 
+BOOKKEEPING = frozenset(
+    {"expires_at", "plate_texts", "plate_search", "plate_text", "object_version"}
+)
+
+
+def public_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as people and API clients see it: without the fields kept for indexing."""
+    return {k: v for k, v in record.items() if k not in BOOKKEEPING}
+
+
 def get_record(table_name: str, upload_id: str) -> dict[str, Any] | None:
     item = aws.table(table_name).get_item(Key={"upload_id": upload_id}, ConsistentRead=True)
     found = item.get("Item")
@@ -195,7 +205,7 @@ def search_by_plate(table_name: str, query: str, limit: int = 50) -> list[dict[s
         literal = max(re.split(r"[*?]", wanted), key=len)
         items = [
             item
-            for item in _scan(table, Attr("plate_texts").contains(literal) if literal else None)
+            for item in _scan(table, Attr("plate_search").contains(literal) if literal else None)
             if any(pattern.match(text) for text in item.get("plate_texts", []))
         ][:limit]
     records = [from_dynamo(item) for item in items]
@@ -238,6 +248,8 @@ def build_result(
         "status": status,
         "plates": plates,
         "plate_texts": texts,
+        # one string, so a wildcard search can filter with a substring `contains`
+        "plate_search": "|" + "|".join(texts) + "|" if texts else None,
         "engine": engine,
         "timings_ms": timings_ms,
         "execution_arn": execution_arn,

@@ -41,7 +41,11 @@ def plate_photo(
     draw.text(((left + right) / 2, (top + bottom) / 2), text, fill="black", font=font, anchor="mm")
     if exif_orientation:
         # store the pixels rotated and let the EXIF tag say how to display them upright
-        rotate = {6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270, 3: Image.Transpose.ROTATE_180}
+        rotate = {
+            6: Image.Transpose.ROTATE_90,
+            8: Image.Transpose.ROTATE_270,
+            3: Image.Transpose.ROTATE_180,
+        }
         img = img.transpose(rotate[exif_orientation])
         exif = Image.Exif()
         exif[0x0112] = exif_orientation
@@ -53,8 +57,15 @@ def plate_photo(
     return out.getvalue()
 
 
-def line(text: str, confidence: float, left: float, top: float, width: float, height: float,
-         ident: int = 0) -> dict[str, Any]:
+def line(
+    text: str,
+    confidence: float,
+    left: float,
+    top: float,
+    width: float,
+    height: float,
+    ident: int = 0,
+) -> dict[str, Any]:
     """One DetectText LINE detection."""
     return {
         "DetectedText": text,

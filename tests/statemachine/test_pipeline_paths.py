@@ -24,7 +24,9 @@ def history(stack: LocalStack, execution_arn: str) -> list[dict[str, Any]]:
 
 
 def entered_states(events: list[dict[str, Any]]) -> list[str]:
-    return [e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"]
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"
+    ]
 
 
 def test_plate_found_is_done_with_the_plate_and_its_box(
@@ -55,10 +57,17 @@ def test_plate_found_is_done_with_the_plate_and_its_box(
     (execution,) = rekognition_stack.executions()
     assert execution["status"] == "SUCCEEDED"
     events = history(rekognition_stack, execution["executionArn"])
-    assert entered_states(events) == ["Read Metadata", "Detect Text", "Validate Plate", "Write Result"]
+    assert entered_states(events) == [
+        "Read Metadata",
+        "Detect Text",
+        "Validate Plate",
+        "Write Result",
+    ]
 
 
-def test_no_plate_text_is_no_plate(rekognition_stack: LocalStack, rekognition_returns: Answer) -> None:
+def test_no_plate_text_is_no_plate(
+    rekognition_stack: LocalStack, rekognition_returns: Answer
+) -> None:
     rekognition_returns(detections(
         line("TOYOTA", 99.0, 0.45, 0.5, 0.1, 0.04),
         line("SALE", 95.0, 0.1, 0.1, 0.1, 0.04),
