@@ -58,7 +58,11 @@ function announce(message) {
 
 /* ---------- notices (files refused in the page) ---------- */
 
+const MAX_NOTICES = 6;
+
 function notice(fileName, reason) {
+  // Keep the newest few: dropping a whole folder of the wrong files shouldn't bury the page.
+  while (ui.notices.children.length >= MAX_NOTICES) ui.notices.firstElementChild.remove();
   const item = el("li", { class: "notice" },
     icon(ICONS.alert, "notice__icon"),
     el("p", { class: "notice__text" }, el("strong", { class: "notice__name" }, fileName), ` ${reason}`));
@@ -348,8 +352,9 @@ function wireDropzone() {
     ui.fileInput.value = ""; // choosing the same file again should upload it again
   });
   // A click anywhere on the drop zone opens the picker too (the button is the keyboard way).
+  // The input's own click bubbles here as well: ignore it, and the button's.
   ui.dropzone.addEventListener("click", (event) => {
-    if (event.target === ui.dropzone || !event.target.closest("button")) ui.fileInput.click();
+    if (!event.target.closest("button, input")) ui.fileInput.click();
   });
 
   // Files dropped anywhere on the page are taken; otherwise the browser would navigate away
