@@ -1,0 +1,55 @@
+"""platescan on AWS: read the stack's configuration, compose the components, export outputs.
+
+Two values flow "backwards" and are wired with deferred outputs: the uploads bucket's and the
+API's CORS need the website's origin (its CloudFront domain), and the website's config.json
+needs the API's URL. Neither forms a cycle between resources, only between constructors.
+"""
+
+from collections.abc import Callable
+
+import pulumi
+
+from infra import config
+from infra.api import Api, ApiArgs
+from infra.monitoring import Monitoring, MonitoringArgs
+from infra.pipeline import Pipeline, PipelineArgs
+from infra.storage import Storage, StorageArgs
+from infra.website import Website, WebsiteArgs
+
+cfg = config.load()
+site_origin: pulumi.Output[str]
+resolve_site_origin: Callable[[pulumi.Output[str]], None]
+api_url: pulumi.Output[str]
+resolve_api_url: Callable[[pulumi.Output[str]], None]
+site_origin, resolve_site_origin = pulumi.deferred_output()
+api_url, resolve_api_url = pulumi.deferred_output()
+
+storage = Storage("platescan", StorageArgs(config=cfg, site_origin=site_origin))
+website = Website(
+    "platescan", WebsiteArgs(config=cfg, uploads_bucket=storage.uploads.bucket, api_url=api_url)
+)
+resolve_site_origin(website.origin)
+pipeline = Pipeline("platescan", PipelineArgs(config=cfg, storage=storage))
+api = Api(
+    "platescan",
+    ApiArgs(config=cfg, storage=storage, layer_arn=pipeline.layer.arn, site_origin=website.origin),
+)
+resolve_api_url(api.url)
+Monitoring(
+    "platescan",
+    MonitoringArgs(
+        config=cfg,
+        state_machine_arn=pipeline.state_machine.arn,
+        dead_letter_queue_name=pipeline.dead_letter_queue.name,
+        function_names={
+            **{fn: f.function.name for fn, f in pipeline.functions.items()},
+            "api": api.handler.function.name,
+        },
+    ),
+)
+
+pulumi.export("site_url", website.url)
+pulumi.export("api_url", api.url)
+pulumi.export("uploads_bucket", storage.uploads.bucket.bucket)
+pulumi.export("results_table", storage.table.name)
+pulumi.export("state_machine_arn", pipeline.state_machine.arn)

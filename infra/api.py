@@ -1,0 +1,154 @@
+"""The HTTP API: API Gateway (HTTP API, payload v2) in front of the `api` function.
+
+Three routes and no others: create an upload (a presigned POST limited to JPEG/PNG, 10 MB and
+5 minutes, enforced by the function), get one result by its id, search by plate. Nothing
+lists the bucket. CORS admits the website's origin only; throttling comes from stack config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import packaging, policies
+from infra.config import StackConfig
+from infra.function import Function, FunctionArgs, ZipCode
+from infra.storage import UPLOADS_PREFIX, Storage
+
+ROUTES = ("POST /uploads", "GET /results/{upload_id}", "GET /results")
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+PRESIGN_EXPIRES_S = 300
+
+
+@dataclass
+class ApiArgs:
+    """The API reads and signs for the uploads bucket and reads the results table."""
+
+    config: StackConfig
+    storage: Storage
+    layer_arn: pulumi.Input[str]
+    site_origin: pulumi.Input[str]
+
+
+class Api(pulumi.ComponentResource):
+    """HTTP API, its `$default` stage with throttling and access logs, and the function."""
+
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ApiArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platescan:infra:Api", name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = args.storage.uploads.bucket
+        table = args.storage.table
+        uploads_objects = pulumi.Output.concat(bucket.arn, "/", UPLOADS_PREFIX, "*")
+
+        self.handler = Function(
+            f"{name}-handler",
+            FunctionArgs(
+                function="api",
+                config=cfg,
+                code=ZipCode(packaging.build_function("api"), args.layer_arn),
+                statements=[
+                    # A presigned POST or GET acts with the signer's permissions: these two
+                    # are what the browser's upload and the result's image_url need.
+                    policies.allow(
+                        "SignUploadsAndViews", ["s3:PutObject", "s3:GetObject"], [uploads_objects]
+                    ),
+                    # Get one record by id; wildcard plate searches scan the table.
+                    policies.allow(
+                        "ReadResults", ["dynamodb:GetItem", "dynamodb:Scan"], [table.arn]
+                    ),
+                    policies.allow(
+                        "SearchByPlate", ["dynamodb:Query"], [args.storage.plate_index_arn]
+                    ),
+                ],
+                environment={
+                    "RESULTS_TABLE": table.name,
+                    "UPLOADS_BUCKET": bucket.bucket,
+                    "SITE_ORIGIN": args.site_origin,
+                    "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
+                    "PRESIGN_EXPIRES_S": str(PRESIGN_EXPIRES_S),
+                    "RETENTION_DAYS": str(cfg.record_retention_days),
+                    "REGION_HINT": cfg.region_hint or "",
+                },
+                timeout_s=10,
+                description="HTTP API: create uploads, get results, search by plate",
+            ),
+            opts=child,
+        )
+
+        self.api = aws.apigatewayv2.Api(
+            name,
+            name=f"{cfg.prefix}-api",
+            protocol_type="HTTP",
+            cors_configuration={
+                "allow_origins": [args.site_origin],
+                "allow_methods": ["GET", "POST", "OPTIONS"],
+                "allow_headers": ["content-type"],
+                "max_age": 3600,
+            },
+            opts=child,
+        )
+        self.integration = aws.apigatewayv2.Integration(
+            f"{name}-integration",
+            api_id=self.api.id,
+            integration_type="AWS_PROXY",
+            integration_uri=self.handler.function.arn,
+            payload_format_version="2.0",
+            timeout_milliseconds=10_000,
+            opts=child,
+        )
+        self.routes = [
+            aws.apigatewayv2.Route(
+                f"{name}-route-{index}",
+                api_id=self.api.id,
+                route_key=route,
+                target=pulumi.Output.concat("integrations/", self.integration.id),
+                opts=child,
+            )
+            for index, route in enumerate(ROUTES)
+        ]
+        self.access_logs = aws.cloudwatch.LogGroup(
+            f"{name}-access-logs",
+            name=f"/aws/apigateway/{cfg.prefix}-api",
+            retention_in_days=cfg.log_retention_days,
+            opts=child,
+        )
+        self.stage = aws.apigatewayv2.Stage(
+            f"{name}-stage",
+            api_id=self.api.id,
+            name="$default",
+            auto_deploy=True,
+            default_route_settings={
+                "throttling_rate_limit": cfg.api_throttle.rate_limit,
+                "throttling_burst_limit": cfg.api_throttle.burst_limit,
+                "detailed_metrics_enabled": True,
+            },
+            access_log_settings={
+                "destination_arn": self.access_logs.arn,
+                "format": _ACCESS_LOG_FORMAT,
+            },
+            opts=child,
+        )
+        self.permission = aws.lambda_.Permission(
+            f"{name}-invoke",
+            action="lambda:InvokeFunction",
+            function=self.handler.function.name,
+            principal="apigateway.amazonaws.com",
+            # Only this API's routes may invoke the function.
+            source_arn=pulumi.Output.concat(self.api.execution_arn, "/*/*"),
+            opts=child,
+        )
+        self.url = self.api.api_endpoint
+        self.register_outputs({"url": self.url})
+
+
+# One JSON line per request; no query strings (plates searched) and no source IP kept.
+_ACCESS_LOG_FORMAT = (
+    '{"requestId":"$context.requestId","routeKey":"$context.routeKey",'
+    '"status":"$context.status","latencyMs":"$context.responseLatency",'
+    '"integrationError":"$context.integrationErrorMessage","time":"$context.requestTime"}'
+)

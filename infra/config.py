@@ -1,0 +1,143 @@
+"""The stack's configuration, read once and typed.
+
+Everything that differs between environments lives in `Pulumi.<stack>.yaml` under the
+`platescan:` namespace (plus `aws:region`); this module is the only place that reads it, so
+no component ever asks "is this prod?". Values are checked here, at preview time, rather
+than failing halfway through `pulumi up`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import pulumi
+
+DetectorEngine = Literal["rekognition", "onnx"]
+
+# The function folders under functions/, in the order of the pipeline, then the others.
+PIPELINE_FUNCTIONS = ("read_metadata", "detect_text", "validate_plate", "write_result")
+FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, "mark_failed", "api")
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_EXECUTION_LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
+# CloudWatch Logs accepts only these retention periods.
+_LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
+# Lambda gives one vCPU per 1,769 MB of memory, up to six at 10,240 MB.
+_MB_PER_VCPU = 1769
+_MAX_VCPUS = 6
+
+DEFAULT_MEMORY_MB = 256
+
+
+@dataclass(frozen=True)
+class ApiThrottle:
+    """Stage-wide throttling of the HTTP API (requests per second, and the burst above it)."""
+
+    rate_limit: float
+    burst_limit: int
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """One stack's settings, validated."""
+
+    project: str
+    stack: str
+    region: str
+    detector_engine: DetectorEngine
+    log_level: str
+    log_retention_days: int
+    execution_log_level: str
+    upload_retention_days: int
+    record_retention_days: int
+    memory_mb: dict[str, int]
+    api_throttle: ApiThrottle
+    alarm_email: str | None
+    protect_data: bool
+    region_hint: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """Physical-name prefix, so two stacks can share one account."""
+        return f"{self.project}-{self.stack}"
+
+    def memory_for(self, function: str) -> int:
+        """Configured memory of one function, in MB."""
+        return self.memory_mb.get(function, self.memory_mb.get("default", DEFAULT_MEMORY_MB))
+
+    def ocr_workers(self) -> int:
+        """OCR threads for the ONNX engine: one per vCPU that the memory size buys.
+
+        Lambda allocates CPU in proportion to memory; the fraction of a second vCPU above
+        1,769 MB is still a second core to schedule on, hence the ceiling.
+        """
+        vcpus = math.ceil(self.memory_for("detect_text") / _MB_PER_VCPU)
+        return max(1, min(_MAX_VCPUS, vcpus))
+
+    @property
+    def lambda_log_level(self) -> str:
+        """The log level in Lambda's own vocabulary (it says WARN, Python says WARNING)."""
+        return "WARN" if self.log_level == "WARNING" else self.log_level
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"platescan:{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _positive(name: str, value: int) -> int:
+    if value <= 0:
+        raise ValueError(f"platescan:{name} must be a positive number of days; got {value}")
+    return value
+
+
+def _memory(raw: dict[str, Any] | None) -> dict[str, int]:
+    memory = {"default": DEFAULT_MEMORY_MB}
+    for key, value in (raw or {}).items():
+        if key != "default" and key not in FUNCTION_NAMES:
+            raise ValueError(f"platescan:memoryMb has an unknown function {key!r}")
+        size = int(value)
+        if not 128 <= size <= 10240:
+            raise ValueError(f"platescan:memoryMb.{key} must be 128-10240 MB; got {size}")
+        memory[key] = size
+    return memory
+
+
+def load() -> StackConfig:
+    """Read and validate the current stack's configuration."""
+    cfg = pulumi.Config("platescan")
+    aws_cfg = pulumi.Config("aws")
+    throttle = cfg.get_object("apiThrottle") or {}
+    log_retention = cfg.get_int("logRetentionDays") or 30
+    if log_retention not in _LOG_RETENTION_DAYS:
+        raise ValueError(f"platescan:logRetentionDays must be one of {_LOG_RETENTION_DAYS}")
+    engine = _choice("detectorEngine", cfg.get("detectorEngine") or "rekognition",
+                     ("rekognition", "onnx"))  # fmt: skip
+    return StackConfig(
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        region=aws_cfg.require("region"),
+        detector_engine=cast(DetectorEngine, engine),
+        log_level=_choice("logLevel", (cfg.get("logLevel") or "INFO").upper(), _LOG_LEVELS),
+        log_retention_days=log_retention,
+        execution_log_level=_choice(
+            "executionLogLevel", cfg.get("executionLogLevel") or "ERROR", _EXECUTION_LOG_LEVELS
+        ),
+        upload_retention_days=_positive(
+            "uploadRetentionDays", cfg.require_int("uploadRetentionDays")
+        ),
+        record_retention_days=_positive(
+            "recordRetentionDays", cfg.require_int("recordRetentionDays")
+        ),
+        memory_mb=_memory(cfg.get_object("memoryMb")),
+        api_throttle=ApiThrottle(
+            rate_limit=float(throttle.get("rateLimit", 10)),
+            burst_limit=int(throttle.get("burstLimit", 20)),
+        ),
+        alarm_email=cfg.get("alarmEmail") or None,
+        protect_data=cfg.get_bool("protectData") or False,
+        region_hint=cfg.get("regionHint") or None,
+    )

@@ -1,0 +1,20 @@
+# The detect_text function with the ONNX engine (rapidocr on onnxruntime), as a Lambda
+# container image. Built by the Pulumi program (infra/pipeline.py) from a context staged by
+# infra/packaging.py: the engine's wheels (341 MB unzipped) exceed Lambda's 250 MB zip limit.
+# The base image's Python must match packaging.LAMBDA_RUNTIME.
+FROM public.ecr.aws/lambda/python:3.12
+
+# Dependencies first, so a code change rebuilds only the last layer. Binary wheels only,
+# versions from the repository's pins (constraints.txt is its requirements.txt).
+COPY requirements-lambda.txt requirements-onnx.txt constraints.txt /tmp/requirements/
+RUN pip install --no-cache-dir --no-compile --only-binary=:all: \
+        --target "${LAMBDA_TASK_ROOT}" \
+        -r /tmp/requirements/requirements-onnx.txt -c /tmp/requirements/constraints.txt \
+    && rm -rf /tmp/requirements
+
+# onnxruntime and rapidocr write caches under HOME; only /tmp is writable on Lambda.
+ENV HOME=/tmp
+
+COPY task/ ${LAMBDA_TASK_ROOT}/
+
+CMD ["app.lambda_handler"]

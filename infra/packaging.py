@@ -1,0 +1,190 @@
+"""Deterministic Lambda packages built from the repository.
+
+Three kinds of artefact, all under `build/` (ignored by git):
+
+- a **function zip** per folder of `functions/`: the handler files at the root (handler
+  `app.lambda_handler`) plus the `platescan/` library. The local runtime (`platescan/local/`,
+  moto and the web server) is left out: no handler needs it in AWS.
+- the **dependency layer**: `python/...` installed by pip for the Lambda platform from
+  `infra/requirements-lambda.txt`. That file names packages only; their versions come from
+  the repository's `requirements.txt` (`pip -c`), so versions are pinned in one place.
+- the **ONNX image context** for `detect_text` when the stack chooses the `onnx` engine: a
+  staged folder with the Dockerfile, the requirement files, the handler and `platescan/`.
+
+Why the ONNX engine is a container image and not a layer: Lambda caps a function and all its
+layers at 250 MB unzipped, and the engine's wheels for the Lambda platform (cp312,
+manylinux x86_64, measured with `pip download` and unzip) take 341 MB: opencv-python-headless
+144 MB (74 MB of it the bundled shared libraries cv2 links against, so they cannot be
+pruned), onnxruntime 63 MB, numpy 57 MB, rapidocr 32 MB (its PP-OCRv6 models), pillow 20 MB,
+the rest about 25 MB. Container images may be 10 GB, load models from the image at cold
+start with no download, and are built by the Pulumi program itself from the same pins.
+The other functions stay on zips and a small layer (about 60 MB unzipped), which start faster
+than an image.
+
+Zips are reproducible: entries sorted, every timestamp 1980-01-01, fixed permissions, no
+`__pycache__`; so an unchanged tree gives an identical hash and `pulumi up` sees no diff.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BUILD_DIR = REPO_ROOT / "build" / "lambda"
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+LIBRARY_DIR = REPO_ROOT / "platescan"
+CONSTRAINTS = REPO_ROOT / "requirements.txt"
+LAYER_REQUIREMENTS = Path(__file__).resolve().parent / "requirements-lambda.txt"
+ONNX_REQUIREMENTS = Path(__file__).resolve().parent / "requirements-onnx.txt"
+ONNX_DOCKERFILE = Path(__file__).resolve().parent / "detect_text.Dockerfile"
+
+# The Lambda runtime the zips target, and the wheels pip must pick for it.
+LAMBDA_RUNTIME = "python3.12"
+LAMBDA_PYTHON_VERSION = "3.12"
+LAMBDA_ARCHITECTURE = "x86_64"
+LAMBDA_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64")
+
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+_SKIPPED_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+_SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+# Left out of the function zips: the offline runtime only (moto, local web server).
+_LIBRARY_EXCLUDES = ("local",)
+
+
+@dataclass(frozen=True)
+class Package:
+    """A built archive and the base64 SHA-256 that Lambda reports as CodeSha256."""
+
+    path: Path
+    sha256: str
+
+
+Installer = Callable[[Path, Path], None]
+
+
+def _walk(root: Path, *, exclude: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Files under `root`, sorted, without caches or the excluded top-level entries."""
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in exclude or _SKIPPED_DIRS.intersection(rel.parts):
+            continue
+        if path.is_file() and path.suffix not in _SKIPPED_SUFFIXES:
+            yield path
+
+
+def sha256_b64(path: Path) -> str:
+    """Base64 SHA-256 of a file: Lambda's `source_code_hash` format."""
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def deterministic_zip(entries: Mapping[str, Path | bytes], dest: Path) -> Package:
+    """Write `entries` (archive name -> file or bytes) to `dest` reproducibly."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name in sorted(entries):
+            source = entries[name]
+            data = source if isinstance(source, bytes) else source.read_bytes()
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            executable = not isinstance(source, bytes) and os.access(source, os.X_OK)
+            info.external_attr = ((0o755 if executable else 0o644) | 0o100000) << 16
+            info.create_system = 3  # unix, so the permissions above are honoured
+            archive.writestr(info, data)
+    tmp.replace(dest)
+    return Package(dest, sha256_b64(dest))
+
+
+def function_entries(function: str) -> dict[str, Path]:
+    """What goes into one function's zip: its folder at the root, then `platescan/`."""
+    folder = FUNCTIONS_DIR / function
+    if not (folder / "app.py").is_file():
+        raise FileNotFoundError(f"{folder / 'app.py'} is missing: every function needs one")
+    entries = {path.relative_to(folder).as_posix(): path for path in _walk(folder)}
+    for path in _walk(LIBRARY_DIR, exclude=_LIBRARY_EXCLUDES):
+        entries[f"platescan/{path.relative_to(LIBRARY_DIR).as_posix()}"] = path
+    return entries
+
+
+def build_function(function: str, build_dir: Path | None = None) -> Package:
+    """Zip one function folder with the library."""
+    dest = (build_dir or BUILD_DIR) / f"{function}.zip"
+    return deterministic_zip(function_entries(function), dest)
+
+
+def pip_install(requirements: Path, target: Path) -> None:
+    """Install `requirements` for the Lambda platform into `target` (binary wheels only)."""
+    platforms = [arg for platform in LAMBDA_PLATFORMS for arg in ("--platform", platform)]
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
+        "--disable-pip-version-check", "--only-binary=:all:", *platforms,
+        "--implementation", "cp", "--python-version", LAMBDA_PYTHON_VERSION,
+        "--target", str(target), "-r", str(requirements), "-c", str(CONSTRAINTS),
+    ]  # fmt: skip
+    subprocess.run(command, check=True)
+
+
+def _layer_key(requirements: Path) -> str:
+    """What the layer depends on: the names, the pins, the target platform."""
+    digest = hashlib.sha256()
+    for part in (requirements.read_bytes(), CONSTRAINTS.read_bytes()):
+        digest.update(part)
+    digest.update(" ".join((LAMBDA_PYTHON_VERSION, *LAMBDA_PLATFORMS)).encode())
+    return digest.hexdigest()[:16]
+
+
+def build_layer(
+    requirements: Path = LAYER_REQUIREMENTS,
+    build_dir: Path | None = None,
+    installer: Installer | None = None,
+) -> Package:
+    """The dependency layer, rebuilt only when the requirements or the pins change."""
+    dest = (build_dir or BUILD_DIR) / f"layer-{_layer_key(requirements)}.zip"
+    if dest.is_file():
+        return Package(dest, sha256_b64(dest))
+    with tempfile.TemporaryDirectory(prefix="platescan-layer-") as tmp:
+        target = Path(tmp) / "python"
+        (installer or pip_install)(requirements, target)
+        entries = {f"python/{path.relative_to(target).as_posix()}": path for path in _walk(target)}
+        return deterministic_zip(entries, dest)
+
+
+def stage_image_context(function: str, build_dir: Path | None = None) -> Path:
+    """A clean Docker build context for a container-image function (the ONNX engine).
+
+    Staging keeps the context small (the repository holds a virtualenv and test data) and
+    makes its content, hence the image's layers, a function of the tracked sources only.
+    """
+    dest = (build_dir or BUILD_DIR) / f"{function}-image"
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    shutil.copyfile(ONNX_DOCKERFILE, dest / "Dockerfile")
+    for source in (LAYER_REQUIREMENTS, ONNX_REQUIREMENTS):
+        shutil.copyfile(source, dest / source.name)
+    shutil.copyfile(CONSTRAINTS, dest / "constraints.txt")
+    for name, path in function_entries(function).items():
+        target = dest / "task" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return dest
+
+
+def context_digest(context: Path) -> str:
+    """A short hash of a staged context, to tag the image by content."""
+    digest = hashlib.sha256()
+    for path in _walk(context):
+        digest.update(path.relative_to(context).as_posix().encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,432 @@
+"""The pipeline: S3 event -> EventBridge -> Step Functions -> four Lambda tasks -> DynamoDB.
+
+Also the listener that marks a record FAILED when an execution fails, times out or is
+aborted, and the dead-letter queue for events EventBridge could not deliver.
+
+The state machine is rendered from `statemachine/plate_pipeline.asl.json` by the project's
+one render function (`platescan.asl.render_definition`), the same one the local runtime
+uses, so the deployed graph is the tested graph.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker_build as docker_build
+
+from infra import packaging, policies
+from infra.config import PIPELINE_FUNCTIONS, StackConfig
+from infra.function import Function, FunctionArgs, ImageCode, ZipCode
+from infra.storage import UPLOADS_PREFIX, Storage
+from platescan.asl import load_template, render_definition
+
+# The ASL placeholder of each pipeline function's ARN.
+PLACEHOLDERS = {
+    "read_metadata": "ReadMetadataFunctionArn",
+    "detect_text": "DetectTextFunctionArn",
+    "validate_plate": "ValidatePlateFunctionArn",
+    "write_result": "WriteResultFunctionArn",
+}
+FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+# Lambda timeouts stay under the Task's TimeoutSeconds in the ASL, so a slow invocation
+# surfaces as the function's own timeout error, which the state machine retries.
+TIMEOUTS_S = {"read_metadata": 20, "detect_text": 90, "validate_plate": 20, "write_result": 20}
+# How long EventBridge keeps retrying a delivery before it goes to the dead-letter queue.
+DELIVERY_MAX_AGE_S = 6 * 3600
+DELIVERY_MAX_ATTEMPTS = 50
+
+
+def upload_event_pattern(bucket: str) -> str:
+    """Object Created in this bucket under uploads/, and nothing else."""
+    return json.dumps(
+        {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {
+                "bucket": {"name": [bucket]},
+                "object": {"key": [{"prefix": UPLOADS_PREFIX}]},
+            },
+        }
+    )
+
+
+def failed_execution_pattern(state_machine_arn: str) -> str:
+    """This state machine's executions that ended without success."""
+    return json.dumps(
+        {
+            "source": ["aws.states"],
+            "detail-type": ["Step Functions Execution Status Change"],
+            "detail": {
+                "status": list(FAILED_STATUSES),
+                "stateMachineArn": [state_machine_arn],
+            },
+        }
+    )
+
+
+@dataclass
+class PipelineArgs:
+    """The pipeline reads the uploads bucket and writes the results table."""
+
+    config: StackConfig
+    storage: Storage
+
+
+class Pipeline(pulumi.ComponentResource):
+    """The Lambda tasks, the state machine, the EventBridge rules and their DLQ."""
+
+    functions: dict[str, Function]
+    state_machine: aws.sfn.StateMachine
+    dead_letter_queue: aws.sqs.Queue
+
+    def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platescan:infra:Pipeline", name, None, opts)
+        cfg = args.config
+        storage = args.storage
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = storage.uploads.bucket
+        uploads_objects = pulumi.Output.concat(bucket.arn, "/", UPLOADS_PREFIX, "*")
+        table = storage.table
+
+        self.layer = aws.lambda_.LayerVersion(
+            f"{name}-dependencies",
+            layer_name=f"{cfg.prefix}-dependencies",
+            description="platescan's pinned Python dependencies (infra/requirements-lambda.txt)",
+            code=pulumi.FileArchive(str((layer := packaging.build_layer()).path)),
+            source_code_hash=layer.sha256,
+            compatible_runtimes=[packaging.LAMBDA_RUNTIME],
+            compatible_architectures=[packaging.LAMBDA_ARCHITECTURE],
+            opts=child,
+        )
+        read_objects = ["s3:GetObject", "s3:GetObjectVersion"]
+
+        detect_statements = [policies.allow("ReadUploads", read_objects, [uploads_objects])]
+        detect_env: dict[str, pulumi.Input[str]] = {"DETECTOR_ENGINE": cfg.detector_engine}
+        if cfg.detector_engine == "rekognition":
+            # Rekognition reads the photo from S3 with this role's permissions (above).
+            detect_statements.append(
+                policies.allow_unscoped("DetectText", policies.REKOGNITION_DETECT_TEXT)
+            )
+            detect_code: ZipCode | ImageCode = self._zip("detect_text")
+        else:
+            detect_env["OCR_WORKERS"] = str(cfg.ocr_workers())
+            detect_env["HOME"] = "/tmp"  # onnxruntime's cache; only /tmp is writable
+            detect_code = self._image(name, "detect_text", cfg)
+
+        specs: dict[str, tuple[list[policies.Statement], dict[str, pulumi.Input[str]], str]] = {
+            "read_metadata": (
+                [
+                    policies.allow("ReadUploads", read_objects, [uploads_objects]),
+                    policies.allow("MarkProcessing", ["dynamodb:PutItem"], [table.arn]),
+                ],
+                {"RESULTS_TABLE": table.name},
+                "HeadObject and image checks; marks the record PROCESSING",
+            ),
+            "detect_text": (
+                detect_statements,
+                detect_env,
+                f"Text detection with the {cfg.detector_engine} engine",
+            ),
+            "validate_plate": (
+                [],  # pure computation: logs and traces only
+                {"REGION_HINT": cfg.region_hint or ""},
+                "Matches detected text against regional plate formats",
+            ),
+            "write_result": (
+                [
+                    policies.allow(
+                        "WriteResult", ["dynamodb:PutItem", "dynamodb:GetItem"], [table.arn]
+                    )
+                ],
+                {
+                    "RESULTS_TABLE": table.name,
+                    "RETENTION_DAYS": str(cfg.record_retention_days),
+                },
+                "Idempotent write of the result record",
+            ),
+        }
+
+        self.functions = {}
+        for function in PIPELINE_FUNCTIONS:
+            statements, env, description = specs[function]
+            self.functions[function] = Function(
+                f"{name}-{function.replace('_', '-')}",
+                FunctionArgs(
+                    function=function,
+                    config=cfg,
+                    code=detect_code if function == "detect_text" else self._zip(function),
+                    statements=statements,
+                    environment=env,
+                    timeout_s=TIMEOUTS_S[function],
+                    description=description,
+                ),
+                opts=child,
+            )
+
+        self._state_machine(name, cfg, child)
+        self.dead_letter_queue = aws.sqs.Queue(
+            f"{name}-events-dlq",
+            message_retention_seconds=14 * 24 * 3600,
+            sqs_managed_sse_enabled=True,
+            opts=child,
+        )
+        self._upload_rule(name, bucket.bucket, child)
+        self._failure_listener(name, cfg, table, child)
+
+        # EventBridge may write to the DLQ only on behalf of this stack's two rules; the
+        # listener's function may send its own failed invocations there too.
+        self.queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-events-dlq-policy",
+            queue_url=self.dead_letter_queue.url,
+            policy=policies.document(
+                [
+                    {
+                        "Sid": "EventBridgeDeadLetters",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": self.dead_letter_queue.arn,
+                        "Condition": {
+                            "ArnEquals": {
+                                "aws:SourceArn": [self.upload_rule.arn, self.failure_rule.arn]
+                            }
+                        },
+                    }
+                ]
+            ),
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "state_machine_arn": self.state_machine.arn,
+                "dead_letter_queue": self.dead_letter_queue.name,
+            }
+        )
+
+    # -- code ----------------------------------------------------------------------------
+
+    def _zip(self, function: str) -> ZipCode:
+        return ZipCode(package=packaging.build_function(function), layer_arn=self.layer.arn)
+
+    def _image(self, name: str, function: str, cfg: StackConfig) -> ImageCode:
+        """Build and push the ONNX engine image; Lambda pins it by digest (`ref`)."""
+        child = pulumi.ResourceOptions(parent=self)
+        context = packaging.stage_image_context(function)
+        self.repository = aws.ecr.Repository(
+            f"{name}-{function.replace('_', '-')}-images",
+            image_scanning_configuration={"scan_on_push": True},
+            image_tag_mutability="IMMUTABLE",
+            force_delete=not cfg.protect_data,
+            opts=child,
+        )
+        self.repository_lifecycle = aws.ecr.LifecyclePolicy(
+            f"{name}-{function.replace('_', '-')}-images-lifecycle",
+            repository=self.repository.name,
+            policy=json.dumps(
+                {
+                    "rules": [
+                        {
+                            "rulePriority": 1,
+                            "description": "keep the last 5 images",
+                            "selection": {
+                                "tagStatus": "any",
+                                "countType": "imageCountMoreThan",
+                                "countNumber": 5,
+                            },
+                            "action": {"type": "expire"},
+                        }
+                    ]
+                }
+            ),
+            opts=child,
+        )
+        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
+        self.image = docker_build.Image(
+            f"{name}-{function.replace('_', '-')}-image",
+            context={"location": str(context)},
+            dockerfile={"location": str(context / "Dockerfile")},
+            # Lambda runs x86_64 here, and refuses image indexes: one platform, and the
+            # deploy doc has BUILDX_NO_DEFAULT_ATTESTATIONS=1 to keep provenance out.
+            platforms=[docker_build.Platform.LINUX_AMD64],
+            push=True,
+            tags=[
+                self.repository.repository_url.apply(
+                    lambda url: f"{url}:{packaging.context_digest(context)}"
+                )
+            ],
+            registries=[
+                {
+                    "address": self.repository.repository_url,
+                    "username": token.user_name,
+                    "password": token.password,
+                }
+            ],
+            opts=child,
+        )
+        return ImageCode(image_uri=self.image.ref)
+
+    # -- state machine -------------------------------------------------------------------
+
+    def _state_machine(self, name: str, cfg: StackConfig, child: pulumi.ResourceOptions) -> None:
+        arns = {fn: self.functions[fn].function.arn for fn in PIPELINE_FUNCTIONS}
+        self.state_machine_role = aws.iam.Role(
+            f"{name}-state-machine-role",
+            assume_role_policy=policies.assume_role("states.amazonaws.com"),
+            description="Invokes the four pipeline tasks; writes its logs and traces",
+            opts=child,
+        )
+        self.state_machine_logs = aws.cloudwatch.LogGroup(
+            f"{name}-state-machine-logs",
+            # The vendedlogs prefix keeps CloudWatch's resource policy small (AWS advice).
+            name=f"/aws/vendedlogs/states/{cfg.prefix}-pipeline",
+            retention_in_days=cfg.log_retention_days,
+            opts=child,
+        )
+        self.state_machine_policy = aws.iam.RolePolicy(
+            f"{name}-state-machine-policy",
+            role=self.state_machine_role.id,
+            policy=policies.document(
+                [
+                    policies.allow(
+                        "InvokePipelineTasks",
+                        ["lambda:InvokeFunction"],
+                        [arns[fn] for fn in PIPELINE_FUNCTIONS],
+                    ),
+                    policies.allow_unscoped("DeliverExecutionLogs", policies.LOG_DELIVERY),
+                    policies.allow_unscoped("WriteTraces", policies.XRAY_WRITE),
+                ]
+            ),
+            opts=child,
+        )
+        definition = pulumi.Output.all(*(arns[fn] for fn in PIPELINE_FUNCTIONS)).apply(
+            lambda resolved: render_definition(
+                load_template(),
+                {
+                    PLACEHOLDERS[fn]: arn
+                    for fn, arn in zip(PIPELINE_FUNCTIONS, resolved, strict=True)
+                },
+            )
+        )
+        self.state_machine = aws.sfn.StateMachine(
+            name,
+            name=f"{cfg.prefix}-pipeline",
+            type="STANDARD",
+            role_arn=self.state_machine_role.arn,
+            definition=definition,
+            logging_configuration={
+                "log_destination": pulumi.Output.concat(self.state_machine_logs.arn, ":*"),
+                "include_execution_data": True,
+                "level": cfg.execution_log_level,
+            },
+            tracing_configuration={"enabled": True},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.state_machine_policy]),
+        )
+
+    # -- events --------------------------------------------------------------------------
+
+    def _upload_rule(
+        self, name: str, bucket: pulumi.Output[str], child: pulumi.ResourceOptions
+    ) -> None:
+        self.upload_rule = aws.cloudwatch.EventRule(
+            f"{name}-uploads",
+            description="A photo landed under uploads/: start the pipeline",
+            event_pattern=bucket.apply(upload_event_pattern),
+            opts=child,
+        )
+        self.start_role = aws.iam.Role(
+            f"{name}-start-role",
+            assume_role_policy=policies.assume_role("events.amazonaws.com", self.upload_rule.arn),
+            description="Lets the uploads rule start this pipeline, nothing else",
+            opts=child,
+        )
+        self.start_policy = aws.iam.RolePolicy(
+            f"{name}-start-policy",
+            role=self.start_role.id,
+            policy=policies.document(
+                [
+                    policies.allow(
+                        "StartPipeline", ["states:StartExecution"], [self.state_machine.arn]
+                    )
+                ]
+            ),
+            opts=child,
+        )
+        # The S3 event itself is the execution input: the ASL reads $.detail.bucket.name and
+        # $.detail.object.key.
+        self.upload_target = aws.cloudwatch.EventTarget(
+            f"{name}-uploads-target",
+            rule=self.upload_rule.name,
+            arn=self.state_machine.arn,
+            role_arn=self.start_role.arn,
+            dead_letter_config={"arn": self.dead_letter_queue.arn},
+            retry_policy={
+                "maximum_event_age_in_seconds": DELIVERY_MAX_AGE_S,
+                "maximum_retry_attempts": DELIVERY_MAX_ATTEMPTS,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.start_policy]),
+        )
+
+    def _failure_listener(
+        self,
+        name: str,
+        cfg: StackConfig,
+        table: aws.dynamodb.Table,
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        self.failure_rule = aws.cloudwatch.EventRule(
+            f"{name}-failed-executions",
+            description="An execution failed, timed out or was aborted: mark its record FAILED",
+            event_pattern=self.state_machine.arn.apply(failed_execution_pattern),
+            opts=child,
+        )
+        listener = Function(
+            f"{name}-mark-failed",
+            FunctionArgs(
+                function="mark_failed",
+                config=cfg,
+                code=self._zip("mark_failed"),
+                statements=[
+                    policies.allow("MarkFailed", ["dynamodb:UpdateItem"], [table.arn]),
+                    # Lambda's on-failure destination sends with the function's own role.
+                    policies.allow(
+                        "SendFailedInvocations", ["sqs:SendMessage"], [self.dead_letter_queue.arn]
+                    ),
+                ],
+                environment={"RESULTS_TABLE": table.name},
+                timeout_s=20,
+                description="Marks the record of a failed execution FAILED",
+            ),
+            opts=child,
+        )
+        self.functions["mark_failed"] = listener
+        self.listener_permission = aws.lambda_.Permission(
+            f"{name}-mark-failed-invoke",
+            action="lambda:InvokeFunction",
+            function=listener.function.name,
+            principal="events.amazonaws.com",
+            source_arn=self.failure_rule.arn,
+            opts=child,
+        )
+        self.failure_target = aws.cloudwatch.EventTarget(
+            f"{name}-failed-executions-target",
+            rule=self.failure_rule.name,
+            arn=listener.function.arn,
+            dead_letter_config={"arn": self.dead_letter_queue.arn},
+            retry_policy={
+                "maximum_event_age_in_seconds": DELIVERY_MAX_AGE_S,
+                "maximum_retry_attempts": DELIVERY_MAX_ATTEMPTS,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.listener_permission]),
+        )
+        # EventBridge invokes asynchronously: if the function itself keeps failing, keep
+        # the event in the DLQ rather than dropping it after Lambda's own retries.
+        self.listener_invoke_config = aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-mark-failed-async",
+            function_name=listener.function.name,
+            maximum_retry_attempts=2,
+            destination_config={"on_failure": {"destination": self.dead_letter_queue.arn}},
+            opts=child,
+        )

@@ -1,0 +1,171 @@
+"""Storage: the uploads bucket and the results table.
+
+Also home of `PrivateBucket`, the one way this program makes a bucket: no public access of
+any kind, objects owned by the bucket owner (ACLs off), encrypted at rest, TLS only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import policies
+from infra.config import StackConfig
+
+UPLOADS_PREFIX = "uploads/"
+PLATE_INDEX = "by_plate"
+TTL_ATTRIBUTE = "expires_at"
+
+
+class PrivateBucket(pulumi.ComponentResource):
+    """An S3 bucket closed to the public, encrypted, reachable over TLS only.
+
+    The bucket policy is attached by `attach_policy`, once, because some grants (CloudFront's)
+    name resources created after the bucket.
+    """
+
+    bucket: aws.s3.Bucket
+    public_access_block: aws.s3.BucketPublicAccessBlock
+    policy: aws.s3.BucketPolicy | None
+
+    def __init__(
+        self, name: str, force_destroy: bool, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("platescan:infra:PrivateBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self._name = name
+        self.policy = None
+        self.bucket = aws.s3.Bucket(name, force_destroy=force_destroy, opts=child)
+        self.ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        # SSE-S3 rather than KMS: CloudFront (OAC) and Rekognition read these objects, and a
+        # customer key would add a key policy per reader for no gain in this threat model.
+        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn})
+
+    def attach_policy(self, statements: Sequence[policies.Statement] = ()) -> aws.s3.BucketPolicy:
+        """The bucket policy: TLS only, plus the given grants."""
+        if self.policy is not None:
+            raise RuntimeError(f"{self._name} already has its policy")
+        self.policy = aws.s3.BucketPolicy(
+            f"{self._name}-policy",
+            bucket=self.bucket.id,
+            policy=policies.document(
+                [policies.deny_insecure_transport(self.bucket.arn), *statements]
+            ),
+            # S3 refuses policy changes while the public access block is being applied.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+        )
+        return self.policy
+
+
+@dataclass
+class StorageArgs:
+    """Storage needs the stack settings and the website's origin (for CORS)."""
+
+    config: StackConfig
+    site_origin: pulumi.Input[str]
+
+
+class Storage(pulumi.ComponentResource):
+    """The uploads bucket (browser uploads by presigned POST) and the results table."""
+
+    uploads: PrivateBucket
+    table: aws.dynamodb.Table
+
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platescan:infra:Storage", name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.uploads = PrivateBucket(
+            f"{name}-uploads", force_destroy=not cfg.protect_data, opts=child
+        )
+        bucket_id = self.uploads.bucket.id
+        self.uploads.attach_policy()
+        # Object Created events go to EventBridge, where the pipeline's rule filters them.
+        self.notifications = aws.s3.BucketNotification(
+            f"{name}-uploads-events", bucket=bucket_id, eventbridge=True, opts=child
+        )
+        # The browser POSTs the photo straight to S3 and shows it by a presigned GET; only the
+        # website's origin may do so.
+        self.cors = aws.s3.BucketCorsConfiguration(
+            f"{name}-uploads-cors",
+            bucket=bucket_id,
+            cors_rules=[
+                {
+                    "allowed_origins": [args.site_origin],
+                    "allowed_methods": ["POST", "GET"],
+                    "allowed_headers": ["content-type"],
+                    "expose_headers": ["ETag"],
+                    "max_age_seconds": 3000,
+                }
+            ],
+            opts=child,
+        )
+        self.lifecycle = aws.s3.BucketLifecycleConfiguration(
+            f"{name}-uploads-lifecycle",
+            bucket=bucket_id,
+            rules=[
+                {
+                    "id": "expire-uploads",
+                    "status": "Enabled",
+                    "filter": {"prefix": UPLOADS_PREFIX},
+                    "expiration": {"days": cfg.upload_retention_days},
+                },
+                {
+                    "id": "abort-incomplete-multipart",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+                },
+            ],
+            opts=child,
+        )
+
+        self.table = aws.dynamodb.Table(
+            f"{name}-results",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="upload_id",
+            attributes=[
+                {"name": "upload_id", "type": "S"},
+                {"name": "plate_text", "type": "S"},
+            ],
+            global_secondary_indexes=[
+                {
+                    "name": PLATE_INDEX,
+                    "key_schemas": [{"attribute_name": "plate_text", "key_type": "HASH"}],
+                    "projection_type": "ALL",
+                }
+            ],
+            ttl={"attribute_name": TTL_ATTRIBUTE, "enabled": True},
+            point_in_time_recovery={"enabled": True},
+            # Encrypted at rest with the AWS owned key by default (no KMS charge per request).
+            deletion_protection_enabled=cfg.protect_data,
+            opts=child,
+        )
+        self.plate_index_arn = pulumi.Output.concat(self.table.arn, "/index/", PLATE_INDEX)
+        self.register_outputs(
+            {"uploads_bucket": self.uploads.bucket.bucket, "results_table": self.table.name}
+        )
