@@ -13,8 +13,8 @@ export class ApiError extends Error {
 
 let apiBase = null;
 
-/** Read config.json once; every call below waits for it. */
-async function base() {
+/** Read config.json once; every call below waits for it. Exported so the page can check early. */
+export async function base() {
   if (apiBase) return apiBase;
   let config;
   try {

@@ -1,7 +1,7 @@
 // The page's controller: takes files in, uploads them, polls for results, keeps the recent
 // list, searches, and decides what the result view shows.
 
-import { ApiError, createUpload, getResult, searchPlates, sendToStorage } from "./api.js";
+import { ApiError, base, createUpload, getResult, searchPlates, sendToStorage } from "./api.js";
 import { ICONS, el, icon } from "./dom.js";
 import { clearHistory, loadHistory, saveHistory } from "./history.js";
 import { checkFile, MAX_BYTES } from "./validate.js";
@@ -60,13 +60,16 @@ function announce(message) {
 
 const MAX_NOTICES = 6;
 
+/** A dismissible message in the upload panel; `fileName` is null for page-wide problems. */
 function notice(fileName, reason) {
   // Keep the newest few: dropping a whole folder of the wrong files shouldn't bury the page.
   while (ui.notices.children.length >= MAX_NOTICES) ui.notices.firstElementChild.remove();
-  const item = el("li", { class: "notice" },
-    icon(ICONS.alert, "notice__icon"),
-    el("p", { class: "notice__text" }, el("strong", { class: "notice__name" }, fileName), ` ${reason}`));
-  const dismiss = el("button", { class: "notice__close", type: "button", "aria-label": `Dismiss message about ${fileName}` },
+  const text = fileName === null
+    ? el("p", { class: "notice__text" }, reason)
+    : el("p", { class: "notice__text" }, el("strong", { class: "notice__name" }, fileName), ` ${reason}`);
+  const item = el("li", { class: "notice" }, icon(ICONS.alert, "notice__icon"), text);
+  const label = fileName === null ? "Dismiss this message" : `Dismiss message about ${fileName}`;
+  const dismiss = el("button", { class: "notice__close", type: "button", "aria-label": label },
     icon(ICONS.close));
   dismiss.addEventListener("click", () => item.remove());
   item.append(dismiss);
@@ -441,6 +444,8 @@ function init() {
     else clearHistory();
     renderRecent();
   });
+  // Say at once when the page cannot reach its configuration, not at the first upload.
+  base().catch((error) => notice(null, error.message));
   restore();
   document.documentElement.classList.add("js-ready");
 }

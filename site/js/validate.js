@@ -16,8 +16,8 @@ export function checkFile(file, maxBytes = MAX_BYTES) {
   // Some systems give no MIME type (empty string); fall back to the extension then.
   const contentType = file.type || TYPES_BY_EXTENSION[extension] || "";
   if (!ACCEPTED_TYPES.has(contentType)) {
-    const what = file.type ? `a ${file.type} file` : "not a JPEG or PNG file";
-    return { ok: false, reason: `is ${what}. Only JPEG and PNG photos can be read.` };
+    const type = file.type ? ` (its type is ${file.type})` : "";
+    return { ok: false, reason: `is not a JPEG or PNG file${type}. Only JPEG and PNG photos can be read.` };
   }
   if (file.size === 0) return { ok: false, reason: "is empty." };
   if (file.size > maxBytes) {
