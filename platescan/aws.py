@@ -29,11 +29,9 @@ def table(name: str) -> Any:
 def presigner(endpoint_url: str | None) -> Any:
     """An S3 client for presigning URLs that browsers will use.
 
-    In AWS that is the regular client; locally the URLs must point at the local server's
-    S3 stand-in instead, path-style, since there is no DNS for bucket subdomains.
+    Always SigV4 (regional buckets refuse older signatures). Locally `endpoint_url` points
+    the URLs at the local server's S3 stand-in, path-style: no DNS for bucket subdomains.
     """
-    if endpoint_url is None:
-        return client("s3")
     return boto3.client(
         "s3",
         endpoint_url=endpoint_url,

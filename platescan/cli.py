@@ -81,9 +81,10 @@ def recognize(
     region: str | None = None,
     engine: str = "onnx",
     timeout: float = 300.0,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """Upload every photo to the local stack, wait for each record, print it."""
+    out = out or sys.stdout
     from platescan.local.runtime import LocalConfig, LocalStack
 
     missing = [str(p) for p in photos if not p.is_file()]
@@ -157,8 +158,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 class Progress:
     """A one-line progress bar on stderr (stdout stays machine-readable)."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
-        self.total, self.done, self.stream = total, 0, stream
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total, self.done, self.stream = total, 0, stream or sys.stderr
 
     def advance(self, label: str = "") -> None:
         self.done += 1

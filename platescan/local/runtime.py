@@ -273,9 +273,19 @@ class LocalStack:
         return found
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the time (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _logs_to_stderr(module: Any) -> None:
     """Powertools logs to stdout, which the CLI keeps for its JSON lines."""
     logger = getattr(module, "logger", None)
     handler = getattr(logger, "registered_handler", None)
     if isinstance(handler, logging.StreamHandler):
-        handler.setStream(sys.stderr)
+        handler.setStream(_CurrentStderr())  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ from platescan.asl import REPO_ROOT
 from platescan.local import s3post
 from platescan.local.runtime import LocalConfig, LocalStack
 from platescan.local.seams import LambdaContext
+from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
 
@@ -217,7 +218,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                     400, "EntityTooLarge", "the upload exceeds the size limit"
                 )
             form = s3post.parse_multipart(self.headers.get("Content-Type", ""), body)
-            s3post.check_policy(bucket, form, secret=os.environ["AWS_SECRET_ACCESS_KEY"])
+            s3post.check_policy(bucket, form, secret=_signing_secret())
             s3post.store(bucket, form)
         except s3post.PostRejected as exc:
             self._send(exc.status, exc.to_xml(), "application/xml")
@@ -287,6 +288,16 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+
+def _signing_secret() -> str:
+    """The secret the API signed its presigned POSTs with (moto's fake credentials).
+
+    Taken from the very client the API presigns with, which keeps the credentials it was
+    created with even if the environment changes later.
+    """
+    signer = aws.presigner(get_settings().s3_public_endpoint)._request_signer
+    return str(signer._credentials.get_frozen_credentials().secret_key)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, engine: str = "onnx") -> None:
