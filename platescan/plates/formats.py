@@ -185,9 +185,14 @@ def fit_layout(text: str, layout: Layout, fmt: PlateFormat) -> tuple[str, int] |
 
 
 def match_formats(
-    text: str, *, regions: set[str] | None = None, max_corrections: int = 2
+    text: str,
+    *,
+    regions: set[str] | None = None,
+    max_corrections: int = 2,
+    lines: int | None = None,
 ) -> list[FormatMatch]:
-    """Every format (within `regions`) that compact `text` fits, fewest corrections first."""
+    """Every format (within `regions`, and layouts of `lines` rows when given) that compact
+    `text` fits, fewest corrections first."""
     formats, _ = load_formats()
     matches: list[FormatMatch] = []
     for fmt in formats:
@@ -198,6 +203,8 @@ def match_formats(
         best: FormatMatch | None = None
         seen = fmt.canonical(text)
         for layout in fmt.layouts:
+            if lines is not None and layout.lines != lines:
+                continue
             fitted = fit_layout(seen, layout, fmt)
             if fitted is None or fitted[1] > max_corrections:
                 continue

@@ -23,10 +23,12 @@ CORRECTION_PENALTY = 0.72
 EXTRA_VOTE = 0.5
 # Letters only is usually a word; it stays a candidate because O and I can be 0 and 1.
 WORD_PENALTY = 0.6
+# A reading that explains two stacked lines as one plate beats one explaining either alone.
+TWO_LINE_BONUS = 1.15
 # Formats outside the region hint still compete, but start behind.
 OFF_HINT_PENALTY = 0.55
 # Below this evidence a group of readings is not reported as a plate.
-MIN_PLATE_SCORE = 0.18
+MIN_PLATE_SCORE = 0.3
 # A second plate in the same photo needs stronger evidence than the first.
 MIN_EXTRA_PLATE_SCORE = 0.4
 MAX_CANDIDATES = 5
@@ -129,10 +131,9 @@ def _readings_for_text(
     if not MIN_LEN <= len(text) <= MAX_LEN:
         return []
     out: list[Reading] = []
-    for match in match_formats(text):
-        if (match.layout.lines == 2) != two_line:
-            continue
-        out.append(Reading(match, confidence * _format_weight(match, hinted), box, line_ids))
+    for match in match_formats(text, lines=2 if two_line else 1):
+        weight = _format_weight(match, hinted) * (TWO_LINE_BONUS if two_line else 1.0)
+        out.append(Reading(match, confidence * weight, box, line_ids))
     return out
 
 

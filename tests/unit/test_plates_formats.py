@@ -1,0 +1,145 @@
+"""Regional plate formats: every region's layouts match, and confusables are fixed only
+where a format's position demands a letter or a digit."""
+
+from __future__ import annotations
+
+import pytest
+
+from platescan.plates.formats import (
+    expand_template,
+    fit_layout,
+    load_formats,
+    match_formats,
+    regions_for_hint,
+)
+
+# (compact text as read, region hint, format expected among the matches, corrected text)
+REGION_CASES = [
+    ("7ABC123", "US", "US-CA", "7ABC123"),
+    ("ABC1234", "US", "US-NY", "ABC1234"),
+    ("AB12345", "US", "US-IL", "AB12345"),
+    ("K179658", "US", "US-IL", "K179658"),
+    ("1ABC23", "US", "US-MA", "1ABC23"),
+    ("2DA044", "US", "US", "2DA044"),
+    ("ABCD123", "CA", "CA-ON", "ABCD123"),
+    ("123ABC", "CA", "CA-QC", "123ABC"),
+    ("AB12CDE", "UK", "UK", "AB12CDE"),
+    ("A123BCD", "UK", "UK-PREFIX", "A123BCD"),
+    ("BAB1234", "DE", "DE", "BAB1234"),
+    ("MXY42E", "DE", "DE", "MXY42E"),
+    ("AB123CD", "FR", "FR", "AB123CD"),
+    ("AB123CD", "IT", "IT", "AB123CD"),
+    ("1234BCD", "ES", "ES", "1234BCD"),
+    ("M1234AB", "ES", "ES-OLD", "M1234AB"),
+    ("12ABC3", "NL", "NL", "12ABC3"),
+    ("XX9999", "NL", "NL", "XX9999"),
+    ("WA12345", "PL", "PL", "WA12345"),
+    ("1ABC123", "BE", "BE", "1ABC123"),
+    ("AA12BB", "PT", "PT", "AA12BB"),
+    ("W12345X", "AT", "AT", "W12345X"),
+    ("ABC123", "SE", "SE", "ABC123"),
+    ("ABC12D", "SE", "SE", "ABC12D"),
+    ("1A23456", "CZ", "CZ", "1A23456"),
+    ("ABC1234", "BR", "BR", "ABC1234"),
+    ("ABC1D23", "BR", "BR-MERCOSUR", "ABC1D23"),
+    ("51F12345", "VN", "VN", "51F12345"),
+    ("30A1234", "VN", "VN", "30A1234"),
+    ("ABC12D", "AU", "AU-NSW", "ABC12D"),
+    ("1ABC2D", "AU", None, None),
+    ("123ABC", "AU", "AU-QLD", "123ABC"),
+]
+
+
+@pytest.mark.parametrize(("text", "region", "format_id", "expected"), REGION_CASES)
+def test_each_region_matches_its_formats(
+    text: str, region: str, format_id: str | None, expected: str | None
+) -> None:
+    matches = match_formats(text, regions=regions_for_hint(region))
+    by_id = {m.format.id: m for m in matches if m.format.region == region}
+    if format_id is None:
+        specific = [m.format.id for m in by_id.values() if not m.format.generic]
+        assert specific == [], f"{text} should fit only the catch-all formats"
+        return
+    assert format_id in by_id, f"{text} should match {format_id}: {sorted(by_id)}"
+    assert by_id[format_id].text == expected
+    assert by_id[format_id].corrections == 0
+
+
+def test_every_region_the_issue_asks_for_is_in_the_data() -> None:
+    formats, groups = load_formats()
+    regions = {f.region for f in formats}
+    required = {"US", "CA", "UK", "DE", "FR", "IT", "ES", "NL", "PL", "BE", "PT", "AT", "SE"}
+    assert required | {"CZ", "BR", "VN", "AU"} <= regions
+    assert set(groups["EU"]) <= regions
+
+
+# (read, hint, format, corrected): a confusable is fixed where the position demands it.
+CONFUSABLE_CASES = [
+    ("7A8C123", "US-CA", "7ABC123"),  # 8 where CA needs a letter -> B
+    ("7ABCI23", "US-CA", "7ABC123"),  # I where a digit is needed -> 1
+    ("7ABC1Z3", "US-CA", "7ABC123"),  # Z -> 2
+    ("7ABC12S", "US-CA", "7ABC125"),  # S -> 5
+    ("5ABC123", "US-CA", "5ABC123"),  # a digit where a digit belongs stays
+    ("AB1ZCDE", "UK", "AB12CDE"),
+    ("A8I2CDE", "UK", "AB12CDE"),  # two fixes: 8->B in a letter slot, I->1 in a digit slot
+    ("ABC1D23", "BR-MERCOSUR", "ABC1D23"),  # D in the Mercosur letter slot stays a letter
+    ("ABCQD23", "BR-MERCOSUR", "ABC0D23"),  # Q where a digit is needed -> 0
+    ("ABC6O23", "BR-MERCOSUR", "ABC6O23"),
+]
+
+
+@pytest.mark.parametrize(("read", "format_id", "expected"), CONFUSABLE_CASES)
+def test_confusables_are_corrected_only_where_the_format_demands(
+    read: str, format_id: str, expected: str
+) -> None:
+    matches = {m.format.id: m for m in match_formats(read)}
+    assert format_id in matches
+    assert matches[format_id].text == expected
+    assert matches[format_id].corrections == sum(a != b for a, b in zip(read, expected))
+
+
+def test_a_letter_slot_never_takes_a_digit_and_vice_versa() -> None:
+    formats, _ = load_formats()
+    uk = next(f for f in formats if f.id == "UK")
+    layout = uk.layouts[0]
+    assert fit_layout("AB12CDE", layout, uk) == ("AB12CDE", 0)
+    assert fit_layout("AB1XCDE", layout, uk) is None  # X has no digit lookalike
+    assert fit_layout("AB12CD3", layout, uk) is None  # 3 has no letter lookalike
+    assert fit_layout("AB12CD", layout, uk) is None  # wrong length
+
+
+def test_generic_formats_need_a_digit_and_do_not_correct() -> None:
+    generic = [m for m in match_formats("ABCDEF") if m.format.generic]
+    assert generic == []
+    kept = [m for m in match_formats("A8CDEF") if m.format.id == "GENERIC"]
+    assert kept and kept[0].text == "A8CDEF" and kept[0].corrections == 0
+
+
+def test_us_plates_read_letter_o_as_zero() -> None:
+    us = {m.format.id: m for m in match_formats("HL0KTY1")} | {
+        m.format.id: m for m in match_formats("HLOKTY1")
+    }
+    assert us["US"].text == "HL0KTY1"
+
+
+def test_letters_restricted_by_a_format_do_not_match() -> None:
+    # Italian plates use no I, O, Q or U.
+    ids = {m.format.id for m in match_formats("AI123BC") if m.corrections == 0}
+    assert "IT" not in ids
+
+
+def test_templates_expand_repeats_and_keep_separators() -> None:
+    layouts = expand_template("L{1,2}-N{1,2}")
+    assert [layout.classes for layout in layouts] == ["LN", "LNN", "LLN", "LLNN"]
+    assert layouts[0].display == "L-N"
+    two_line = expand_template("NNL|NNN.NN")[0]
+    assert two_line.lines == 2 and two_line.classes == "NNLNNNNN"
+
+
+def test_hints_name_regions_or_groups() -> None:
+    assert regions_for_hint(None) is None
+    assert regions_for_hint("de") == {"DE"}
+    assert regions_for_hint("GB") == {"UK"}
+    eu = regions_for_hint("EU")
+    assert eu is not None and {"DE", "FR", "PL"} <= eu and "US" not in eu
+    assert regions_for_hint("XX") is None  # an unknown hint means: all formats compete

@@ -1,0 +1,197 @@
+"""read_plates on DetectText responses: picking the plate, rejecting other text, merging
+two-line plates, voting across re-reads, region hints and the PlateReading shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from platescan.detections import (
+    TextDetection,
+    geometry_from_polygon,
+    make_detection,
+    make_response,
+    polygon_from_rect,
+)
+from platescan.plates import read_plates
+from platescan.plates.text import compact, non_plate_reason, pieces
+
+W, H = 1000, 1000
+
+
+def line(text: str, box: tuple[int, int, int, int], confidence: float = 0.95) -> TextDetection:
+    """A LINE at pixel box (left, top, right, bottom) of a 1000x1000 image."""
+    geometry = geometry_from_polygon(polygon_from_rect(*box), W, H)
+    return make_detection(text, confidence, geometry, detection_id=0)
+
+
+def response(*lines: TextDetection) -> dict:
+    return dict(make_response(lines, "test"))
+
+
+PLATE_BOX = (400, 600, 600, 660)
+
+
+# (other text on the photo, why it must not be the plate)
+NON_PLATE_LINES = [
+    "CALIFORNIA",
+    "Sunshine State",
+    "2014-06-17 12:37:17",
+    "12:37:17",
+    "(555) 123-4567",
+    "555-1234",
+    "1-800-555-0199",
+    "www.dealer-motors.com",
+    "TOYOTA OF SEATTLE",
+    "STOP",
+    "Explore Minnesota",
+]
+
+
+@pytest.mark.parametrize("other", NON_PLATE_LINES)
+def test_non_plate_text_is_not_read_as_the_plate(other: str) -> None:
+    # Given a plate and, more confidently read, other text near it
+    detections = response(line(other, (380, 540, 620, 590), 0.99), line("7ABC123", PLATE_BOX))
+    # When the plates are read
+    plates = read_plates(detections)
+    # Then the plate wins and the other text is not a plate of its own
+    assert plates[0]["text"] == "7ABC123"
+    assert all(compact(other) not in (p["text"] for p in plates) for p in plates)
+
+
+@pytest.mark.parametrize("other", NON_PLATE_LINES)
+def test_photos_with_only_non_plate_text_have_no_plate(other: str) -> None:
+    assert read_plates(response(line(other, (100, 100, 500, 160), 0.99))) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("2014-06-17", "date"),
+        ("10:46:52", "time of day"),
+        ("555-1234", "phone number"),
+        ("(206) 555-0100", "phone number"),
+        ("visit www.example.com", "web address"),
+        ("7ABC123", None),
+        ("AB-123-CD", None),
+        ("51F-123.45", None),
+    ],
+)
+def test_non_plate_reasons(raw: str, reason: str | None) -> None:
+    assert non_plate_reason(raw) == reason
+
+
+def test_empty_response_means_no_plate() -> None:
+    assert read_plates({"TextDetections": [], "TextModelVersion": "x"}) == []
+    assert read_plates({}) == []
+
+
+def test_plate_reading_has_the_contract_shape() -> None:
+    plates = read_plates(response(line("7ABC123", PLATE_BOX)))
+    assert len(plates) == 1
+    plate = plates[0]
+    assert set(plate) == {"text", "confidence", "region", "format", "box", "candidates"}
+    assert plate["region"] == "US" and plate["format"] == "US-CA"
+    assert 0.0 < plate["confidence"] <= 1.0
+    assert plate["box"] == pytest.approx({"left": 0.4, "top": 0.6, "width": 0.2, "height": 0.06})
+    assert plate["candidates"][0]["text"] == "7ABC123"
+    for candidate in plate["candidates"]:
+        assert set(candidate) == {"text", "confidence", "region", "format"}
+    confidences = [c["confidence"] for c in plate["candidates"]]
+    assert confidences == sorted(confidences, reverse=True)
+
+
+# (upper line, lower line, hint, merged plate in reading order)
+TWO_LINE_CASES = [
+    ("29-A1", "123.45", "VN", "29A112345"),
+    ("51F", "123.45", "VN", "51F12345"),
+    ("ABC", "1D23", "BR", "ABC1D23"),
+    ("ABC", "1234", "BR", "ABC1234"),
+]
+
+
+@pytest.mark.parametrize(("upper", "lower", "hint", "expected"), TWO_LINE_CASES)
+def test_two_line_plates_are_merged_top_then_bottom(
+    upper: str, lower: str, hint: str, expected: str
+) -> None:
+    # Given the two rows of one plate, listed bottom row first
+    detections = response(
+        line(lower, (400, 545, 560, 590)),
+        line(upper, (410, 500, 550, 540)),
+    )
+    plates = read_plates(detections, region_hint=hint)
+    assert plates[0]["text"] == expected
+    assert plates[0]["region"] == hint
+    box = plates[0]["box"]
+    assert box["top"] == pytest.approx(0.5) and box["height"] == pytest.approx(0.09)
+
+
+def test_lines_far_apart_are_not_merged() -> None:
+    detections = response(line("29-A1", (100, 100, 200, 140)), line("123.45", (700, 700, 800, 740)))
+    texts = [p["text"] for p in read_plates(detections, region_hint="VN")]
+    assert "29A112345" not in texts
+
+
+def test_agreeing_re_reads_outvote_a_lonely_confident_misread() -> None:
+    detections = response(
+        line("7A8C123", PLATE_BOX, 0.97),
+        line("7ABC123", PLATE_BOX, 0.9),
+        line("7ABC123", (402, 602, 598, 658), 0.9),
+    )
+    assert read_plates(detections)[0]["text"] == "7ABC123"
+
+
+def test_a_frame_character_glued_to_the_plate_is_dropped() -> None:
+    detections = response(
+        line("4ASC7399", PLATE_BOX, 0.95),
+        line("4ASC7399", PLATE_BOX, 0.93),
+        line("ASC7399", PLATE_BOX, 0.9),
+    )
+    assert read_plates(detections, region_hint="US")[0]["text"] == "ASC7399"
+
+
+def test_plate_and_state_name_on_one_line() -> None:
+    plates = read_plates(response(line("CALIFORNIA 7ABC123", PLATE_BOX)))
+    assert plates[0]["text"] == "7ABC123"
+
+
+def test_two_plates_in_one_photo_are_both_read() -> None:
+    detections = response(line("7ABC123", (100, 600, 250, 650)), line("8XYZ456", (700, 620, 850, 670)))
+    texts = sorted(p["text"] for p in read_plates(detections))
+    assert texts == ["7ABC123", "8XYZ456"]
+
+
+@pytest.mark.parametrize(
+    ("read", "hint", "expected", "region"),
+    [
+        ("AB-123-CD", "FR", "AB123CD", "FR"),
+        ("AB 123 CD", "IT", "AB123CD", "IT"),
+        ("1234 BCD", "ES", "1234BCD", "ES"),
+        ("B AB 1234", "DE", "BAB1234", "DE"),
+        ("AB12 CDE", "UK", "AB12CDE", "UK"),
+        ("1-ABC-123", "BE", "1ABC123", "BE"),
+        ("ABC-1D23", "BR", "ABC1D23", "BR"),
+        ("ABC-1234", "BR", "ABC1234", "BR"),
+        ("51F-123.45", "VN", "51F12345", "VN"),
+        ("A8C-1D23", "BR", "ABC1D23", "BR"),  # 8 in a letter slot of a Mercosur plate
+    ],
+)
+def test_region_hint_reads_regional_layouts(read: str, hint: str, expected: str, region: str) -> None:
+    plate = read_plates(response(line(read, PLATE_BOX)), region_hint=hint)[0]
+    assert (plate["text"], plate["region"]) == (expected, region)
+
+
+def test_a_hint_favours_its_region_without_excluding_others() -> None:
+    detections = response(line("AB123CD", PLATE_BOX))
+    assert read_plates(detections, region_hint="IT")[0]["region"] == "IT"
+    assert read_plates(detections, region_hint="FR")[0]["region"] == "FR"
+    # a plate that fits no hinted format is still reported
+    assert read_plates(response(line("1234567", PLATE_BOX)), region_hint="DE")[0]["text"] == (
+        "1234567"
+    )
+
+
+def test_pieces_try_word_runs_and_trimmed_ends() -> None:
+    found = dict(pieces("CA 7ABC123"))
+    assert found["CA7ABC123"] == 1.0
+    assert found["7ABC123"] < 1.0
+    assert "ABC123" in dict(pieces("7ABC123"))  # a frame bolt read as a first character
