@@ -54,3 +54,9 @@ def deployments(build_dir: Path) -> dict[str, Deployment]:
 def deployment(request: pytest.FixtureRequest, deployments: dict[str, Deployment]) -> Deployment:
     """One configuration at a time, for tests that hold for all of them."""
     return deployments[request.param]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pulumi_aws warns about its own deprecated classes when a module is imported; the
+    # program uses none of them (aws.s3.Bucket, not BucketV2).
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws.*")

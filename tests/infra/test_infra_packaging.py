@@ -1,0 +1,119 @@
+"""Lambda packaging: reproducible zips, the right files, dependencies pinned in one place."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from pulumi_harness import ROOT
+
+from infra import packaging
+from infra.config import FUNCTION_NAMES
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version.strip()
+    return pins
+
+
+def _names(requirements: Path) -> list[str]:
+    names = []
+    for line in requirements.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", "-r")):
+            names.append(line)
+    return names
+
+
+@pytest.mark.parametrize(
+    "requirements", [packaging.LAYER_REQUIREMENTS, packaging.ONNX_REQUIREMENTS]
+)
+def test_lambda_requirements_name_packages_pinned_in_requirements_txt(
+    requirements: Path,
+) -> None:
+    pins = _pins()
+    for name in _names(requirements):
+        assert "=" not in name and "<" not in name, f"{name}: versions live in requirements.txt"
+        assert re.sub(r"[-_.]+", "-", name).lower() in pins, f"{name} is not pinned"
+
+
+def test_function_zip_holds_the_handler_and_the_library_only(tmp_path: Path) -> None:
+    package = packaging.build_function("detect_text", tmp_path)
+    with zipfile.ZipFile(package.path) as archive:
+        names = archive.namelist()
+    assert "app.py" in names
+    assert "platescan/__init__.py" in names and "platescan/asl.py" in names
+    assert not [n for n in names if n.startswith("platescan/local/")]
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert names == sorted(names)
+
+
+def test_function_zips_are_reproducible(tmp_path: Path) -> None:
+    first = packaging.build_function("api", tmp_path / "a")
+    second = packaging.build_function("api", tmp_path / "b")
+    assert first.sha256 == second.sha256
+    assert first.path.read_bytes() == second.path.read_bytes()
+    with zipfile.ZipFile(first.path) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_every_function_folder_packages(tmp_path: Path) -> None:
+    for function in FUNCTION_NAMES:
+        assert packaging.build_function(function, tmp_path).path.is_file()
+
+
+def test_the_layer_is_built_once_per_set_of_pins(tmp_path: Path) -> None:
+    calls: list[Path] = []
+
+    def installer(requirements: Path, target: Path) -> None:
+        calls.append(requirements)
+        (target / "dependency").mkdir(parents=True)
+        (target / "dependency" / "__init__.py").write_text("VERSION = 1\n")
+
+    first = packaging.build_layer(build_dir=tmp_path, installer=installer)
+    second = packaging.build_layer(build_dir=tmp_path, installer=installer)
+    assert calls == [packaging.LAYER_REQUIREMENTS]
+    assert first == second
+    with zipfile.ZipFile(first.path) as archive:
+        # Lambda puts a layer's python/ folder on sys.path.
+        assert archive.namelist() == ["python/dependency/__init__.py"]
+
+
+def test_pip_targets_the_lambda_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(packaging.subprocess, "run", lambda cmd, check: seen.append(cmd))
+    packaging.pip_install(packaging.LAYER_REQUIREMENTS, tmp_path)
+    (command,) = seen
+    assert "--only-binary=:all:" in command
+    assert command[command.index("--python-version") + 1] == packaging.LAMBDA_PYTHON_VERSION
+    assert "manylinux2014_x86_64" in command
+    assert command[command.index("-c") + 1] == str(ROOT / "requirements.txt")
+
+
+def test_the_image_context_is_staged_from_tracked_sources(tmp_path: Path) -> None:
+    context = packaging.stage_image_context("detect_text", tmp_path)
+    assert sorted(p.name for p in context.iterdir()) == [
+        "Dockerfile", "constraints.txt", "requirements-lambda.txt", "requirements-onnx.txt", "task",
+    ]  # fmt: skip
+    assert (context / "task" / "app.py").is_file()
+    assert not (context / "task" / "platescan" / "local").exists()
+    digest = packaging.context_digest(context)
+    assert digest == packaging.context_digest(
+        packaging.stage_image_context("detect_text", tmp_path)
+    )
+    dockerfile = (context / "Dockerfile").read_text()
+    runtime_version = packaging.LAMBDA_RUNTIME.removeprefix("python")
+    assert f"FROM public.ecr.aws/lambda/python:{runtime_version}" in dockerfile
+    assert 'CMD ["app.lambda_handler"]' in dockerfile
+
+
+def test_no_handler_imports_the_local_runtime() -> None:
+    for function in FUNCTION_NAMES:
+        source = (ROOT / "functions" / function / "app.py").read_text()
+        assert "platescan.local" not in source and "moto" not in source, function

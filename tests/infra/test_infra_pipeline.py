@@ -1,0 +1,239 @@
+"""The deployed pipeline: state machine, rules, targets and the two text detection engines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pulumi_harness import Deployment, Resource, deploy
+from statelint.linter import Linter
+
+from infra import packaging
+from infra.config import ApiThrottle, StackConfig
+from platescan.asl import load_template, placeholders, render_definition
+
+FUNCTION = "aws:lambda/function:Function"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+TASKS = {
+    "ReadMetadataFunctionArn": "platescan-read-metadata",
+    "DetectTextFunctionArn": "platescan-detect-text",
+    "ValidatePlateFunctionArn": "platescan-validate-plate",
+    "WriteResultFunctionArn": "platescan-write-result",
+}
+
+
+def _state_machine(deployment: Deployment) -> Resource:
+    (machine,) = deployment.of_type("aws:sfn/stateMachine:StateMachine")
+    return machine
+
+
+def _task_arns(deployment: Deployment) -> dict[str, str]:
+    return {key: deployment.named(FUNCTION, name)["arn"] for key, name in TASKS.items()}
+
+
+def _policy_of(deployment: Deployment, role_arn: str) -> list[dict]:
+    role = deployment.by_arn(role_arn)
+    return [
+        statement
+        for policy in deployment.of_type("aws:iam/rolePolicy:RolePolicy")
+        if policy["role"] == role["name"]
+        for statement in json.loads(policy["policy"])["Statement"]
+    ]
+
+
+def test_the_definition_is_the_rendered_asl_with_the_real_arns(deployment: Deployment) -> None:
+    machine = _state_machine(deployment)
+    expected = render_definition(load_template(), _task_arns(deployment))
+    assert json.loads(machine["definition"]) == json.loads(expected)
+    assert placeholders(machine["definition"]) == set()
+    assert "${" not in machine["definition"]
+    resources = {
+        state["Resource"]
+        for state in json.loads(machine["definition"])["States"].values()
+        if state["Type"] == "Task"
+    }
+    assert resources == set(_task_arns(deployment).values())
+
+
+def test_the_deployed_definition_is_statelint_clean(deployment: Deployment) -> None:
+    assert Linter.validate(json.loads(_state_machine(deployment)["definition"])) == []
+
+
+def test_the_state_machine_is_standard_logged_and_traced(deployment: Deployment) -> None:
+    machine = _state_machine(deployment)
+    assert machine["type"] == "STANDARD"
+    assert machine["tracingConfiguration"] == {"enabled": True}
+    logging = machine["loggingConfiguration"]
+    group = deployment.where("aws:cloudwatch/logGroup:LogGroup", arn=logging["logDestination"][:-2])
+    assert len(group) == 1 and group[0]["name"].startswith("/aws/vendedlogs/states/")
+    assert logging["level"] == deployment.config["platescan:executionLogLevel"]
+    assert logging["includeExecutionData"] is True
+
+
+def test_the_state_machine_may_invoke_exactly_its_four_tasks(deployment: Deployment) -> None:
+    statements = _policy_of(deployment, _state_machine(deployment)["roleArn"])
+    invoke = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
+    assert len(invoke) == 1
+    assert invoke[0]["Action"] == ["lambda:InvokeFunction"]
+    assert sorted(invoke[0]["Resource"]) == sorted(_task_arns(deployment).values())
+
+
+def test_the_upload_rule_matches_this_bucket_and_prefix_only(deployment: Deployment) -> None:
+    rule = deployment.named(RULE, "platescan-uploads")
+    assert json.loads(rule["eventPattern"]) == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            "bucket": {"name": [deployment.outputs["uploads_bucket"]]},
+            "object": {"key": [{"prefix": "uploads/"}]},
+        },
+    }
+    (notification,) = deployment.of_type("aws:s3/bucketNotification:BucketNotification")
+    assert notification["bucket"] == deployment.outputs["uploads_bucket"]
+    assert notification["eventbridge"] is True
+
+
+def test_the_upload_target_starts_this_state_machine_with_dlq_and_retries(
+    deployment: Deployment,
+) -> None:
+    rule = deployment.named(RULE, "platescan-uploads")
+    (target,) = deployment.where(TARGET, rule=rule["name"])
+    machine = _state_machine(deployment)
+    (queue,) = deployment.of_type("aws:sqs/queue:Queue")
+    assert target["arn"] == machine["arn"]
+    assert "input" not in target.inputs and "inputPath" not in target.inputs  # the event as is
+    assert target["deadLetterConfig"] == {"arn": queue["arn"]}
+    assert target["retryPolicy"]["maximumRetryAttempts"] > 0
+    assert target["retryPolicy"]["maximumEventAgeInSeconds"] > 0
+    assert _policy_of(deployment, target["roleArn"]) == [
+        {
+            "Sid": "StartPipeline",
+            "Effect": "Allow",
+            "Action": ["states:StartExecution"],
+            "Resource": [machine["arn"]],
+        }
+    ]
+    trust = json.loads(deployment.by_arn(target["roleArn"])["assumeRolePolicy"])["Statement"][0]
+    assert trust["Condition"] == {"ArnEquals": {"aws:SourceArn": rule["arn"]}}
+
+
+def test_failed_executions_reach_the_mark_failed_function(deployment: Deployment) -> None:
+    machine = _state_machine(deployment)
+    rule = deployment.named(RULE, "platescan-failed-executions")
+    assert json.loads(rule["eventPattern"]) == {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {
+            "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+            "stateMachineArn": [machine["arn"]],
+        },
+    }
+    listener = deployment.named(FUNCTION, "platescan-mark-failed")
+    (target,) = deployment.where(TARGET, rule=rule["name"])
+    (queue,) = deployment.of_type("aws:sqs/queue:Queue")
+    assert target["arn"] == listener["arn"]
+    assert target["deadLetterConfig"] == {"arn": queue["arn"]}
+    (permission,) = deployment.where(
+        "aws:lambda/permission:Permission", principal="events.amazonaws.com"
+    )
+    assert permission["function"] == listener["name"]
+    assert permission["sourceArn"] == rule["arn"]
+    (invoke_config,) = deployment.of_type(
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+    )
+    assert invoke_config["functionName"] == listener["name"]
+    assert invoke_config["destinationConfig"]["onFailure"]["destination"] == queue["arn"]
+
+
+def test_lambda_timeouts_fit_inside_the_task_timeouts(deployment: Deployment) -> None:
+    states = json.loads(_state_machine(deployment)["definition"])["States"]
+    for state in states.values():
+        function = deployment.by_arn(state["Resource"])
+        assert function["timeout"] < state["TimeoutSeconds"], function["name"]
+
+
+@pytest.mark.parametrize("key", ["dev", "prod-rekognition"])
+def test_rekognition_engine_deploys_detect_text_as_a_zip(
+    deployments: dict[str, Deployment], key: str
+) -> None:
+    deployment = deployments[key]
+    detect = deployment.named(FUNCTION, "platescan-detect-text")
+    assert detect["packageType"] == "Zip"
+    assert detect["runtime"] == packaging.LAMBDA_RUNTIME
+    assert detect["environment"]["variables"]["DETECTOR_ENGINE"] == "rekognition"
+    assert "OCR_WORKERS" not in detect["environment"]["variables"]
+    assert not deployment.of_type("aws:ecr/repository:Repository")
+    assert not deployment.of_type("docker-build:index:Image")
+
+
+@pytest.mark.parametrize("key", ["prod", "dev-onnx"])
+def test_onnx_engine_deploys_detect_text_as_an_image_built_by_the_program(
+    deployments: dict[str, Deployment], key: str
+) -> None:
+    deployment = deployments[key]
+    detect = deployment.named(FUNCTION, "platescan-detect-text")
+    (repository,) = deployment.of_type("aws:ecr/repository:Repository")
+    (image,) = deployment.of_type("docker-build:index:Image")
+    assert detect["packageType"] == "Image"
+    assert "runtime" not in detect.inputs and "layers" not in detect.inputs
+    # Pinned by digest, in this stack's repository.
+    assert detect["imageUri"] == image["ref"]
+    assert image["ref"].startswith(repository["repositoryUrl"] + ":")
+    assert "@sha256:" in image["ref"]
+    assert image["push"] is True
+    assert image["platforms"] == ["linux/amd64"]
+    assert repository["imageTagMutability"] == "IMMUTABLE"
+    assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
+    context = Path(image["context"]["location"])
+    assert (context / "Dockerfile").read_text() == packaging.ONNX_DOCKERFILE.read_text()
+    assert (context / "task" / "app.py").is_file()
+    assert (context / "task" / "platescan" / "engines" / "onnx.py").is_file()
+    env = detect["environment"]["variables"]
+    assert env["DETECTOR_ENGINE"] == "onnx"
+    assert env["HOME"] == "/tmp"
+
+
+def _config(memory: int) -> StackConfig:
+    return StackConfig(
+        project="platescan", stack="test", region="eu-west-1", detector_engine="onnx",
+        log_level="INFO", log_retention_days=7, execution_log_level="ERROR",
+        upload_retention_days=1, record_retention_days=1,
+        memory_mb={"default": 256, "detect_text": memory},
+        api_throttle=ApiThrottle(rate_limit=1, burst_limit=1), alarm_email=None,
+        protect_data=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("memory", "workers"), [(512, 1), (1769, 1), (2048, 2), (3008, 2), (3600, 3), (10240, 6)]
+)
+def test_ocr_workers_follow_the_memory_size(memory: int, workers: int) -> None:
+    # Lambda gives one vCPU per 1,769 MB, six at most.
+    assert _config(memory).ocr_workers() == workers
+
+
+def test_memory_and_workers_from_config_reach_detect_text(build_dir: Path) -> None:
+    deployment = deploy(
+        "dev",
+        {
+            "platescan:detectorEngine": "onnx",
+            "platescan:memoryMb": {"default": 256, "detect_text": 3600},
+        },
+    )
+    detect = deployment.named(FUNCTION, "platescan-detect-text")
+    assert detect["memorySize"] == 3600
+    assert detect["environment"]["variables"]["OCR_WORKERS"] == "3"
+    others = [f for f in deployment.of_type(FUNCTION) if f.name != "platescan-detect-text"]
+    assert {f["memorySize"] for f in others} == {256}
+
+
+def test_committed_onnx_stack_gets_workers_for_its_memory(
+    deployments: dict[str, Deployment],
+) -> None:
+    deployment = deployments["prod"]
+    detect = deployment.named(FUNCTION, "platescan-detect-text")
+    memory = deployment.config["platescan:memoryMb"]["detect_text"]
+    assert detect["memorySize"] == memory
+    assert detect["environment"]["variables"]["OCR_WORKERS"] == str(-(-memory // 1769))
