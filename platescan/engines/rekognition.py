@@ -52,7 +52,7 @@ def map_client_error(exc: ClientError) -> Exception:
     message = str(error.get("Message", "")) or code
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if code in _THROTTLED:
-        return DetectorThrottled(f"Rekognition throttled DetectText: {message}")
+        return DetectorThrottled(f"Rekognition throttled DetectText ({code}): {message}")
     if code in _UNSUPPORTED:
         return UnsupportedImage(f"Rekognition cannot read this image ({code}): {message}")
     if code in _UNAVAILABLE or status >= 500:

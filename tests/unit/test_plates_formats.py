@@ -95,7 +95,8 @@ def test_confusables_are_corrected_only_where_the_format_demands(
     matches = {m.format.id: m for m in match_formats(read)}
     assert format_id in matches
     assert matches[format_id].text == expected
-    assert matches[format_id].corrections == sum(a != b for a, b in zip(read, expected))
+    changed = sum(a != b for a, b in zip(read, expected, strict=True))
+    assert matches[format_id].corrections == changed
 
 
 def test_a_letter_slot_never_takes_a_digit_and_vice_versa() -> None:

@@ -155,7 +155,9 @@ def test_plate_and_state_name_on_one_line() -> None:
 
 
 def test_two_plates_in_one_photo_are_both_read() -> None:
-    detections = response(line("7ABC123", (100, 600, 250, 650)), line("8XYZ456", (700, 620, 850, 670)))
+    detections = response(
+        line("7ABC123", (100, 600, 250, 650)), line("8XYZ456", (700, 620, 850, 670))
+    )
     texts = sorted(p["text"] for p in read_plates(detections))
     assert texts == ["7ABC123", "8XYZ456"]
 
@@ -175,7 +177,9 @@ def test_two_plates_in_one_photo_are_both_read() -> None:
         ("A8C-1D23", "BR", "ABC1D23", "BR"),  # 8 in a letter slot of a Mercosur plate
     ],
 )
-def test_region_hint_reads_regional_layouts(read: str, hint: str, expected: str, region: str) -> None:
+def test_region_hint_reads_regional_layouts(
+    read: str, hint: str, expected: str, region: str
+) -> None:
     plate = read_plates(response(line(read, PLATE_BOX)), region_hint=hint)[0]
     assert (plate["text"], plate["region"]) == (expected, region)
 

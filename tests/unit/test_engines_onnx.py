@@ -1,0 +1,123 @@
+"""The ONNX engine on synthetic plate photos rendered here with Pillow (real OCR, few and
+small photos so the suite stays quick): DetectText's shape, plates of several regions,
+S3 reading through moto with EXIF orientation honoured, and the timeout."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+from PIL import Image, ImageDraw, ImageFont
+
+from platescan import aws
+from platescan.engines import get_detector
+from platescan.engines.onnx import detect_bytes, detect_image
+from platescan.errors import DetectorTimeout
+from platescan.plates import read_plates
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.truetype(FONT, size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
+def render_plate(rows: list[str], *, size: tuple[int, int] = (640, 400)) -> Image.Image:
+    """A grey scene with a car-coloured block and a white plate holding `rows` of text."""
+    image = Image.new("RGB", size, (110, 115, 120))
+    draw = ImageDraw.Draw(image)
+    width, height = size
+    draw.rectangle((40, 120, width - 40, height - 30), fill=(30, 50, 100))
+    text_size = 44 if len(rows) == 1 else 38
+    font = _font(text_size)
+    widths = [draw.textlength(row, font=font) for row in rows]
+    plate_w = int(max(widths) + 40)
+    plate_h = int(len(rows) * text_size * 1.15 + 24)
+    left, top = (width - plate_w) // 2, int(height * 0.55)
+    draw.rectangle(
+        (left, top, left + plate_w, top + plate_h), fill="white", outline="black", width=3
+    )
+    for index, row in enumerate(rows):
+        x = left + (plate_w - widths[index]) / 2
+        y = top + 12 + index * text_size * 1.15
+        draw.text((x, y), row, fill="black", font=font)
+    return image
+
+
+def test_detect_image_returns_detecttext_shape() -> None:
+    response = detect_image(render_plate(["7ABC123"]))
+    assert response["TextModelVersion"]
+    lines = [d for d in response["TextDetections"] if d["Type"] == "LINE"]
+    words = [d for d in response["TextDetections"] if d["Type"] == "WORD"]
+    assert lines and words
+    ids = {d["Id"] for d in response["TextDetections"]}
+    assert len(ids) == len(response["TextDetections"])
+    line_ids = {d["Id"] for d in lines}
+    assert all(w["ParentId"] in line_ids for w in words)
+    for detection in response["TextDetections"]:
+        assert 0.0 <= detection["Confidence"] <= 100.0
+        box = detection["Geometry"]["BoundingBox"]
+        assert 0.0 <= box["Left"] <= 1.0 and 0.0 <= box["Top"] <= 1.0
+        assert 0.0 < box["Width"] <= 1.0 and 0.0 < box["Height"] <= 1.0
+        assert len(detection["Geometry"]["Polygon"]) == 4
+    assert any("7ABC123" in d["DetectedText"].replace(" ", "") for d in lines)
+
+
+@pytest.mark.parametrize(
+    ("rows", "hint", "expected"),
+    [
+        (["7ABC123"], "US", "7ABC123"),
+        (["AB12 CDE"], "UK", "AB12CDE"),
+        (["B AB 1234"], "DE", "BAB1234"),
+        (["ABC1D23"], "BR", "ABC1D23"),
+        (["29-A1", "123.45"], "VN", "29A112345"),
+    ],
+)
+def test_rendered_plates_of_each_region_are_read(rows: list[str], hint: str, expected: str) -> None:
+    plates = read_plates(detect_image(render_plate(rows)), region_hint=hint)
+    assert plates, "a plate should be found"
+    assert plates[0]["text"] == expected
+    box = plates[0]["box"]
+    assert 0.2 < box["left"] + box["width"] / 2 < 0.8  # the plate is in the middle
+    assert box["top"] > 0.45
+
+
+def test_a_photo_without_text_has_no_plate() -> None:
+    assert read_plates(detect_image(Image.new("RGB", (320, 240), (120, 120, 120)))) == []
+
+
+def test_a_timeout_raises_detector_timeout() -> None:
+    with pytest.raises(DetectorTimeout):
+        detect_image(render_plate(["7ABC123"]), timeout_s=1e-6)
+
+
+@pytest.fixture
+def bucket() -> Iterator[str]:
+    with mock_aws():
+        aws.reset()
+        boto3.client("s3").create_bucket(Bucket="uploads")
+        yield "uploads"
+        aws.reset()
+
+
+def test_detector_reads_the_s3_object_upright(bucket: str) -> None:
+    # Given a phone photo stored sideways with EXIF orientation 6 (display rotated 90 cw)
+    upright = render_plate(["7ABC123"])
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = io.BytesIO()
+    stored.save(data, "JPEG", quality=92, exif=exif.tobytes())
+    boto3.client("s3").put_object(Bucket=bucket, Key="uploads/u1/car.jpg", Body=data.getvalue())
+    # When the onnx detector reads it from S3
+    response = get_detector("onnx").detect(bucket=bucket, key="uploads/u1/car.jpg")
+    # Then the plate is read as a person sees the photo
+    plates = read_plates(response)
+    assert plates and plates[0]["text"] == "7ABC123"
+    assert response == detect_bytes(data.getvalue())
