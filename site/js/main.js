@@ -145,10 +145,13 @@ function select(id) {
   if (entry.uploadId && !entry.polling && entry.phase === "uploaded" && (!entry.record || !entry.blobUrl)) {
     refreshRecord(entry);
   }
-  if (narrowLayout()) {
+  // Bring the result into view when it is out of sight: below the lists on a phone, or
+  // scrolled away above a long recent list on a desktop.
+  const top = ui.result.getBoundingClientRect().top;
+  if (narrowLayout() || top < 0 || top > window.innerHeight * 0.6) {
     ui.result.scrollIntoView({ behavior: "smooth", block: "start" });
-    ui.result.focus({ preventScroll: true });
   }
+  if (narrowLayout()) ui.result.focus({ preventScroll: true });
 }
 
 async function refreshRecord(entry) {
