@@ -39,11 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     srv.add_argument("--engine", choices=ENGINES, default="onnx")
 
-    bench = sub.add_parser("bench", help="plate-reading benchmark through the local pipeline")
-    bench.add_argument("dataset", type=Path, nargs="?", help="folder of NAME.jpg + NAME.txt")
-    bench.add_argument("--limit", type=int, help="only the first N photos")
-    bench.add_argument("--errors", type=Path, help="write crops of the misses here")
-    bench.add_argument("--quiet", action="store_true", help="no per-photo table")
+    from platescan import bench
+
+    bench.add_arguments(sub.add_parser("bench", help="plate-reading benchmark via the pipeline"))
     return parser
 
 

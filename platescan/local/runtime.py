@@ -246,10 +246,12 @@ class LocalStack:
     def record(self, upload_id: str) -> dict[str, Any] | None:
         return records.get_record(self.config.table, upload_id)
 
-    def wait_for(self, upload_id: str, timeout: float = 120.0) -> dict[str, Any]:
+    def wait_for(
+        self, upload_id: str, timeout: float = 120.0, poll: float = 0.02
+    ) -> dict[str, Any]:
         """Poll until the upload's record reaches a final status."""
         deadline = time.monotonic() + timeout
-        delay = 0.02
+        delay = poll
         while True:
             record = self.record(upload_id)
             if record and record.get("status") in records.FINAL_STATUSES:
@@ -260,7 +262,7 @@ class LocalStack:
                     f"upload {upload_id} not finished after {timeout:.0f}s ({status})"
                 )
             time.sleep(delay)
-            delay = min(delay * 1.5, 0.25)
+            delay = min(delay * 1.5, max(poll, 0.1))
 
     def executions(self, status: str | None = None) -> list[dict[str, Any]]:
         sfn = aws.client("stepfunctions")
@@ -288,4 +290,4 @@ def _logs_to_stderr(module: Any) -> None:
     logger = getattr(module, "logger", None)
     handler = getattr(logger, "registered_handler", None)
     if isinstance(handler, logging.StreamHandler):
-        handler.setStream(_CurrentStderr())  # type: ignore[arg-type]
+        handler.setStream(_CurrentStderr())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import threading
 import time
 import traceback
 import types
@@ -61,6 +62,21 @@ class Registry:
     # function name -> callable run before the handler; it may raise to simulate a fault.
     faults: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
     invocations: dict[str, int] = field(default_factory=dict)
+    # Bumped after every invocation, so waiters wake when something may have changed
+    # instead of polling DynamoDB (polling steals the GIL from the executions it waits on).
+    generation: int = 0
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def bump(self) -> None:
+        with self.changed:
+            self.generation += 1
+            self.changed.notify_all()
+
+    def wait_change(self, seen: int, timeout: float) -> int:
+        """Block until the generation moves past `seen` (or timeout); return the current one."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.generation != seen, timeout=timeout)
+            return self.generation
 
 
 REGISTRY = Registry()
@@ -94,6 +110,8 @@ def invoke_registered(function: Any, event: Any) -> tuple[str, bool, str]:
         }
         log.info("function %s raised %s: %s", name, type(exc).__name__, exc)
         return json.dumps(payload), True, ""
+    finally:
+        REGISTRY.bump()
     return json.dumps(result, default=str), False, ""
 
 
@@ -193,7 +211,7 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
         perf_counter=time.perf_counter,
     )
     lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
-    events_models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    events_models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
     sfn_execution.BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
     retrier_decl.time = scaled_time  # type: ignore[assignment]
     try:
