@@ -70,7 +70,7 @@ def test_no_plate_text_is_no_plate(
 ) -> None:
     rekognition_returns(detections(
         line("TOYOTA", 99.0, 0.45, 0.5, 0.1, 0.04),
-        line("SALE", 95.0, 0.1, 0.1, 0.1, 0.04),
+        line("FOR SALE", 95.0, 0.1, 0.1, 0.1, 0.04),
     ))  # fmt: skip
     upload_id = rekognition_stack.put_photo(plate_photo(""), "street.png")
     record = rekognition_stack.wait_for(upload_id, timeout=60)
