@@ -8,6 +8,7 @@ python -m platescan bench DIR            plate-reading benchmark through the pip
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import mimetypes
@@ -20,6 +21,10 @@ from typing import Any, TextIO
 from platescan import records
 
 ENGINES = ("onnx", "rekognition")
+# Commands that live in their own module: each has add_arguments(parser) and main(args).
+TOOLS = {
+    "bench": ("platescan.bench", "plate-reading benchmark through the local pipeline"),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,9 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     srv.add_argument("--engine", choices=ENGINES, default="onnx")
 
-    from platescan import bench
-
-    bench.add_arguments(sub.add_parser("bench", help="plate-reading benchmark via the pipeline"))
+    for name, (module, help_text) in TOOLS.items():
+        importlib.import_module(module).add_arguments(sub.add_parser(name, help=help_text))
     return parser
 
 
@@ -65,10 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         serve(args.host, args.port, args.engine)
         return 0
-    if args.command == "bench":
-        from platescan import bench
-
-        return bench.main(args)
+    if args.command in TOOLS:
+        return int(importlib.import_module(TOOLS[args.command][0]).main(args))
     return 2
 
 
