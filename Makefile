@@ -4,8 +4,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
-# onnxruntime and rapidocr write caches under HOME; keep them inside the checkout.
-export HOME_FOR_CACHE := $(CURDIR)/.home
 
 .PHONY: run test lint typecheck unit bench browser clean
 

@@ -17,7 +17,6 @@ from platescan.settings import get_settings
 
 ALLOWED_TYPES = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",)}
 MAX_NAME_BYTES = 200
-_UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
@@ -109,21 +108,26 @@ def create_upload(body: Any, s3_client: Any | None = None) -> dict[str, Any]:
 
 def get_result(upload_id: str, s3_client: Any | None = None) -> dict[str, Any]:
     """The record of one upload, with a short-lived link to its photo."""
-    if not _UPLOAD_ID.match(upload_id):
+    if not records.UPLOAD_ID_PATTERN.match(upload_id):
         raise ApiError(400, "that is not an upload id")
     settings = get_settings()
     record = records.get_record(settings.results_table, upload_id)
     if record is None:
         raise ApiError(404, "no result yet for this upload; it may still be on its way")
-    record = records.public_record(record)
-    if record.get("key"):
-        s3 = s3_client or aws.presigner(settings.s3_public_endpoint)
-        record["image_url"] = s3.generate_presigned_url(
+    return _with_photo_link(record, s3_client)
+
+
+def _with_photo_link(record: dict[str, Any], s3_client: Any | None = None) -> dict[str, Any]:
+    """The public view of a record plus a short-lived GET link to its photo."""
+    public = records.public_record(record)
+    if public.get("key"):
+        s3 = s3_client or aws.presigner(get_settings().s3_public_endpoint)
+        public["image_url"] = s3.generate_presigned_url(
             "get_object",
-            Params={"Bucket": record["bucket"], "Key": record["key"]},
-            ExpiresIn=settings.presign_expires_s,
+            Params={"Bucket": public["bucket"], "Key": public["key"]},
+            ExpiresIn=get_settings().presign_expires_s,
         )
-    return record
+    return public
 
 
 def search(plate: str | None) -> dict[str, Any]:
@@ -133,4 +137,4 @@ def search(plate: str | None) -> dict[str, Any]:
     if len(plate) > 20:
         raise ApiError(400, "a plate has at most 20 characters")
     items = records.search_by_plate(get_settings().results_table, plate)
-    return {"items": [records.public_record(item) for item in items]}
+    return {"items": [_with_photo_link(item) for item in items]}

@@ -28,7 +28,7 @@ REJECTED = "REJECTED"
 FAILED = "FAILED"
 FINAL_STATUSES = frozenset({DONE, NO_PLATE, REJECTED, FAILED})
 PLATE_INDEX = "by_plate"
-_UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+UPLOAD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 def now_iso() -> str:
@@ -42,7 +42,7 @@ def upload_id_from_key(key: str) -> str:
     object ends as a record instead of vanishing.
     """
     parts = key.split("/")
-    if len(parts) >= 3 and parts[0] == "uploads" and _UPLOAD_ID.match(parts[1]):
+    if len(parts) >= 3 and parts[0] == "uploads" and UPLOAD_ID_PATTERN.match(parts[1]):
         return parts[1]
     return "k-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 

@@ -53,8 +53,8 @@ def stack() -> Iterator[LocalStack]:
 
 
 def test_create_upload_returns_a_presigned_post_limited_to_the_photo(stack: LocalStack) -> None:
-    status, body, headers = call(stack, "POST", "/uploads",
-                                 {"file_name": "my car.jpg", "content_type": "image/jpeg", "size": 52_000})  # fmt: skip
+    request = {"file_name": "my car.jpg", "content_type": "image/jpeg", "size": 52_000}
+    status, body, headers = call(stack, "POST", "/uploads", request)
     assert status == 201
     assert len(body["upload_id"]) == 22  # 128 random bits, URL-safe base64
     assert body["key"] == f"uploads/{body['upload_id']}/my car.jpg"
@@ -124,7 +124,7 @@ def test_very_long_names_are_cut_but_keep_their_extension() -> None:
 
 
 def test_results_are_fetched_only_by_a_well_formed_id(stack: LocalStack) -> None:
-    assert call(stack, "GET", "/results/not-an-id")[0] == 400
+    assert call(stack, "GET", "/results/no.such.id")[0] == 400
     status, body, _ = call(stack, "GET", "/results/" + api.new_upload_id())
     assert status == 404 and "no result yet" in body["message"]
 
@@ -144,6 +144,14 @@ def test_a_processed_upload_is_returned_with_a_link_to_its_photo(stack: LocalSta
     assert status == 200 and body["status"] == "DONE"
     assert body["plates"][0]["text"] == "7ABC123"
     assert "X-Amz-Signature=" in body["image_url"]
+    assert "X-Amz-Signature=" in found_image_url(stack, upload_id)
     assert "expires_at" not in body and "plate_search" not in body
     status, found, _ = call(stack, "GET", "/results", query="plate=7ABC*")
     assert status == 200 and [r["upload_id"] for r in found["items"]] == [upload_id]
+
+
+def found_image_url(stack: LocalStack, upload_id: str) -> str:
+    """The photo link a search hit carries (the site shows thumbnails from it)."""
+    _, found, _ = call(stack, "GET", "/results", query="plate=7ABC123")
+    (hit,) = [item for item in found["items"] if item["upload_id"] == upload_id]
+    return str(hit["image_url"])
