@@ -9,15 +9,19 @@ overlap are one plate, and the texts read for it are ranked by their combined ev
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 
 from platescan.detections import iter_lines
 from platescan.plates.formats import FormatMatch, match_formats, regions_for_hint
 from platescan.plates.text import compact, is_stop_word, looks_like_word, non_plate_reason, pieces
 
 # How much one corrected character costs a reading: a fix is a guess, however well guided.
-CORRECTION_PENALTY = 0.72
+CORRECTION_PENALTY = 0.6
 # Each further line agreeing on a text adds this share of its own evidence: re-reads of one
 # crop are correlated, so agreement counts, but less than independent witnesses would.
 EXTRA_VOTE = 0.5
@@ -27,7 +31,7 @@ WORD_PENALTY = 0.6
 TWO_LINE_BONUS = 1.15
 # Formats outside the region hint still compete, but start behind.
 OFF_HINT_PENALTY = 0.55
-# Below this evidence a group of readings is not reported as a plate.
+# Below this evidence (before calibration) a group of readings is not reported as a plate.
 MIN_PLATE_SCORE = 0.3
 # A second plate in the same photo needs stronger evidence than the first.
 MIN_EXTRA_PLATE_SCORE = 0.4
@@ -223,9 +227,22 @@ def _rank(group: PlateGroup) -> list[tuple[str, float, FormatMatch]]:
     return ranked
 
 
+@lru_cache(maxsize=1)
+def _calibration_points() -> tuple[tuple[float, float], ...]:
+    raw = json.loads(resources.files("platescan.plates").joinpath("calibration.json").read_text())
+    return tuple((float(x), float(y)) for x, y in raw["points"])
+
+
 def calibrate(evidence: float) -> float:
-    """Map combined evidence to a probability of being right (fitted on labelled photos)."""
-    return round(max(0.0, min(1.0, evidence)), 4)
+    """Map combined evidence to the probability of being right (fitted on labelled photos,
+    see calibration.json), so that readings at 0.8 are right about 80% of the time."""
+    points = _calibration_points()
+    evidence = max(points[0][0], min(points[-1][0], evidence))
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if evidence <= x1:
+            share = (evidence - x0) / (x1 - x0) if x1 > x0 else 1.0
+            return round(y0 + share * (y1 - y0), 4)
+    return round(points[-1][1], 4)
 
 
 def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dict]:

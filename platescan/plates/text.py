@@ -69,9 +69,16 @@ def compact(text: str) -> str:
     return "".join(c for c in fold(text) if c.isascii() and c.isalnum())
 
 
+# A camera's date stamp read without its separators, letters standing in for digits.
+_DATE_DIGITS = re.compile(r"^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
+_AS_DIGITS = str.maketrans("OQDILZSBG", "001112586")
+
+
 def non_plate_reason(raw: str) -> str | None:
     """Why a whole detected line cannot hold a plate, or None if it might."""
     folded = fold(raw)
+    if _DATE_DIGITS.match(compact(folded).translate(_AS_DIGITS)):
+        return "date"
     if _URL.search(folded):
         return "web address"
     if _TIME.search(folded):

@@ -199,3 +199,26 @@ def test_pieces_try_word_runs_and_trimmed_ends() -> None:
     assert found["CA7ABC123"] == 1.0
     assert found["7ABC123"] < 1.0
     assert "ABC123" in dict(pieces("7ABC123"))  # a frame bolt read as a first character
+
+
+def test_calibration_is_monotone_and_bounded() -> None:
+    from platescan.plates.reader import calibrate
+
+    values = [calibrate(e / 20) for e in range(21)]
+    assert values == sorted(values)
+    assert values[0] == 0.0 and 0.0 < values[-1] <= 1.0
+
+
+def test_a_date_stamp_read_without_separators_is_not_a_plate() -> None:
+    assert non_plate_reason("20I40428") == "date"
+    detections = response(line("20I40428", (0, 0, 100, 30), 0.99), line("MF2Y8X", PLATE_BOX))
+    assert [p["text"] for p in read_plates(detections)] == ["MF2Y8X"]
+
+
+def test_digits_are_not_corrected_into_a_foreign_layout_without_a_hint() -> None:
+    # 1268205 fits Vietnam's NNL-NNNN only by reading the 6 as a G: the plain reading wins.
+    assert read_plates(response(line("1268205", PLATE_BOX)))[0]["text"] == "1268205"
+    # with the region hinted, the layout's correction is the right call
+    assert read_plates(response(line("12G8205", PLATE_BOX)), region_hint="VN")[0]["text"] == (
+        "12G8205"
+    )
