@@ -57,7 +57,7 @@ def object_from_event(detail: dict[str, Any], event_time: Any = None) -> dict[st
 
 
 def read_metadata(event: dict[str, Any]) -> dict[str, Any]:
-    """HeadObject plus the image checks; marks the record PROCESSING.
+    """The object's metadata plus the image checks; marks the record PROCESSING.
 
     Raises UnsupportedImage (permanent) for anything that is not a readable JPEG/PNG photo.
     """
@@ -66,28 +66,31 @@ def read_metadata(event: dict[str, Any]) -> dict[str, Any]:
     s3 = aws.client("s3")
     version = {"VersionId": obj["version_id"]} if obj["version_id"] else {}
     try:
-        head = s3.head_object(Bucket=obj["bucket"], Key=obj["key"], **version)
+        # GetObject answers with the same metadata as HeadObject; the body is a stream not
+        # yet read, so an oversized object is refused without downloading it.
+        got = s3.get_object(Bucket=obj["bucket"], Key=obj["key"], **version)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             raise UnsupportedImage("the uploaded object no longer exists") from exc
         raise
-    size = int(head["ContentLength"])
-    if size > MAX_BYTES:  # refuse before downloading it
+    size = int(got["ContentLength"])
+    if size > MAX_BYTES:
+        got["Body"].close()
         raise UnsupportedImage(
             f"the file is {size / 1_048_576:.1f} MB; the limit is {MAX_BYTES // 1_048_576} MB"
         )
-    body = s3.get_object(Bucket=obj["bucket"], Key=obj["key"], **version)["Body"].read()
+    body = got["Body"].read()
     facts = inspect_image(body)
 
     obj.update(
         size=size,
-        etag=head.get("ETag", obj["etag"]).strip('"'),
-        declared_content_type=head.get("ContentType"),
+        etag=got.get("ETag", obj["etag"]).strip('"'),
+        declared_content_type=got.get("ContentType"),
         content_type=facts.content_type,
         width=facts.width,
         height=facts.height,
         orientation=facts.orientation,
-        region_hint=(head.get("Metadata") or {}).get("region"),
+        region_hint=(got.get("Metadata") or {}).get("region"),
     )
     obj["object_version"] = obj["version_id"] or obj["etag"]
     records.mark_processing(get_settings().results_table, obj, event.get("execution_arn", ""))
