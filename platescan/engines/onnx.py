@@ -25,6 +25,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
 from platescan import aws
@@ -42,6 +43,8 @@ MODEL_VERSION = "rapidocr-3.10/PP-OCRv6-small"
 FULL_DET_LIMIT = 960  # longest side the full photo is detected at (DESIGN.md: ~0.28 s)
 CROP_DET_LIMIT = 480  # longest side of a plate crop when detecting inside it
 CROP_HEIGHT = 96  # px a plate crop is scaled to before the second look
+FALLBACK_DET_LIMIT = 1920  # longest side for the second look when nothing plate-like was found
+PLAUSIBLE_PLATE = 1.2  # plate-likeness x recognition score a line needs to count as a plate
 MAX_FOCUS = 4  # plate-like lines re-read per photo; more costs time for little gain
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -217,9 +220,10 @@ def _focused_lines(models: _Models, image: np.ndarray, line: TextLine) -> list[T
     return found
 
 
-def read_image(models: _Models, image: np.ndarray) -> tuple[list[TextLine], list[TextLine]]:
-    """Lines of the whole photo, and focused re-reads of its plate-like lines."""
-    quads = models.detect(image, FULL_DET_LIMIT)
+def _read_lines(
+    models: _Models, image: np.ndarray, limit: int
+) -> tuple[list[TextLine], list[tuple[float, TextLine]]]:
+    quads = models.detect(image, limit)
     crops = [crop_quad(image, q, pad_x=0.04, pad_y=0.06)[0] for q in quads]
     lines: list[TextLine] = []
     likely: list[tuple[float, TextLine]] = []
@@ -231,6 +235,18 @@ def read_image(models: _Models, image: np.ndarray) -> tuple[list[TextLine], list
         likeness = _plate_likeness(line, plate)
         if likeness > 0:
             likely.append((likeness * score, line))
+    return lines, likely
+
+
+def read_image(models: _Models, image: np.ndarray) -> tuple[list[TextLine], list[TextLine]]:
+    """Lines of the whole photo, and focused re-reads of its plate-like lines."""
+    lines, likely = _read_lines(models, image, FULL_DET_LIMIT)
+    if max((weight for weight, _ in likely), default=0.0) < PLAUSIBLE_PLATE and (
+        max(image.shape[:2]) > FULL_DET_LIMIT
+    ):
+        # Nothing plate-like at the usual scale: small, distant plates are often missed when
+        # the photo is shrunk, so look once more at full resolution (only these photos pay).
+        lines, likely = _read_lines(models, image, min(max(image.shape[:2]), FALLBACK_DET_LIMIT))
     likely.sort(key=lambda item: -item[0])
     focused: list[TextLine] = []
     for _, line in likely[:MAX_FOCUS]:
@@ -330,6 +346,12 @@ class OnnxDetector:
             params["VersionId"] = version_id
         try:
             data = aws.client("s3").get_object(**params)["Body"].read()
-        except Exception as exc:  # botocore errors: the object could not be fetched
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "NoSuchVersion", "404"):
+                # Deleted or replaced since upload: retrying cannot bring it back.
+                raise UnsupportedImage(f"s3://{bucket}/{key} no longer exists ({code})") from exc
+            raise DetectorUnavailable(f"could not read s3://{bucket}/{key}: {exc}") from exc
+        except BotoCoreError as exc:
             raise DetectorUnavailable(f"could not read s3://{bucket}/{key}: {exc}") from exc
         return detect_bytes(data)

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from platescan import aws
 from platescan.engines import get_detector
 from platescan.engines.onnx import detect_bytes, detect_image
-from platescan.errors import DetectorTimeout
+from platescan.errors import DetectorTimeout, UnsupportedImage
 from platescan.plates import read_plates
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -121,3 +121,8 @@ def test_detector_reads_the_s3_object_upright(bucket: str) -> None:
     plates = read_plates(response)
     assert plates and plates[0]["text"] == "7ABC123"
     assert response == detect_bytes(data.getvalue())
+
+
+def test_a_missing_object_is_rejected_not_retried(bucket: str) -> None:
+    with pytest.raises(UnsupportedImage, match="no longer exists"):
+        get_detector("onnx").detect(bucket=bucket, key="uploads/u2/gone.jpg")

@@ -26,7 +26,7 @@ REGION_CASES = [
     ("AB12CDE", "UK", "UK", "AB12CDE"),
     ("A123BCD", "UK", "UK-PREFIX", "A123BCD"),
     ("BAB1234", "DE", "DE", "BAB1234"),
-    ("MXY42E", "DE", "DE", "MXY42E"),
+    ("MXY42", "DE", "DE", "MXY42"),
     ("AB123CD", "FR", "FR", "AB123CD"),
     ("AB123CD", "IT", "IT", "AB123CD"),
     ("1234BCD", "ES", "ES", "1234BCD"),
