@@ -248,16 +248,20 @@ def calibrate(evidence: float) -> float:
 def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dict]:
     """Plate readings in a DetectText response, best first; [] when no plate is found."""
     hinted = regions_for_hint(region_hint)
-    lines = [
-        _Line(
-            int(d.get("Id", i)),
-            d["DetectedText"],
-            float(d.get("Confidence", 0.0)) / 100.0,
-            _box_of(dict(d)),
+    lines: list[_Line] = []
+    rejected: list[Box] = []
+    for index, detection in enumerate(iter_lines(detections)):
+        box = _box_of(dict(detection))
+        if non_plate_reason(detection["DetectedText"]) is not None:
+            rejected.append(box)
+            continue
+        confidence = float(detection.get("Confidence", 0.0)) / 100.0
+        lines.append(
+            _Line(int(detection.get("Id", index)), detection["DetectedText"], confidence, box)
         )
-        for i, d in enumerate(iter_lines(detections))
-        if non_plate_reason(d["DetectedText"]) is None
-    ]
+    # A re-read of text already known not to be a plate (a focused read drops the separators
+    # that gave a phone number or a date away) is no plate either.
+    lines = [ln for ln in lines if all(ln.box.overlap(box) < 0.7 for box in rejected)]
     groups = _group(_collect(lines, hinted))
     plates: list[dict] = []
     for group in groups:

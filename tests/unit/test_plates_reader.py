@@ -222,3 +222,13 @@ def test_digits_are_not_corrected_into_a_foreign_layout_without_a_hint() -> None
     assert read_plates(response(line("12G8205", PLATE_BOX)), region_hint="VN")[0]["text"] == (
         "12G8205"
     )
+
+
+def test_a_re_read_of_rejected_text_is_rejected_too() -> None:
+    # Given a sign's phone number, and a focused re-read of it without the hyphen
+    detections = response(
+        line("376-8750", (200, 500, 380, 550), 0.99),
+        line("3768750", (202, 502, 378, 548), 0.99),
+        line("1AMW240", PLATE_BOX, 0.8),
+    )
+    assert [p["text"] for p in read_plates(detections)] == ["1AMW240"]
