@@ -24,6 +24,8 @@ ENGINES = ("onnx", "rekognition")
 # Commands that live in their own module: each has add_arguments(parser) and main(args).
 TOOLS = {
     "bench": ("platescan.bench", "plate-reading benchmark through the local pipeline"),
+    "redrive": ("platescan.redrive", "redrive failed pipeline executions (AWS, or --local demo)"),
+    "load": ("platescan.load", "push N uploads through the local stack; lost must be 0"),
 }
 
 
