@@ -24,6 +24,7 @@ ENGINES = ("onnx", "rekognition")
 # Commands that live in their own module: each has add_arguments(parser) and main(args).
 TOOLS = {
     "bench": ("platescan.bench", "plate-reading benchmark through the local pipeline"),
+    "cost": ("platescan.cost", "cost per 1,000 photos on AWS, by service, for an engine"),
     "redrive": ("platescan.redrive", "redrive failed pipeline executions (AWS, or --local demo)"),
     "load": ("platescan.load", "push N uploads through the local stack; lost must be 0"),
 }
