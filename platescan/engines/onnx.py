@@ -38,6 +38,7 @@ from platescan.detections import (
 )
 from platescan.errors import DetectorTimeout, DetectorUnavailable, UnsupportedImage
 from platescan.images import load_image
+from platescan.plates.text import non_plate_reason
 
 MODEL_VERSION = "rapidocr-3.10/PP-OCRv6-small"
 FULL_DET_LIMIT = 960  # longest side the full photo is detected at (DESIGN.md: ~0.28 s)
@@ -45,7 +46,12 @@ CROP_DET_LIMIT = 480  # longest side of a plate crop when detecting inside it
 CROP_HEIGHT = 96  # px a plate crop is scaled to before the second look
 FALLBACK_DET_LIMIT = 1920  # longest side for the second look when nothing plate-like was found
 PLAUSIBLE_PLATE = 1.2  # plate-likeness x recognition score a line needs to count as a plate
-MAX_FOCUS = 4  # plate-like lines re-read per photo; more costs time for little gain
+MAX_FOCUS = 4
+# Text-map thresholds of the second, full-resolution look: lower than rapidocr's defaults
+# (0.3 / 0.5) because a small, distant plate gives a weak text map. Measured on the US set,
+# using them for every photo loses as many plates (boxes change shape) as it finds.
+FALLBACK_THRESH = 0.15
+FALLBACK_BOX_THRESH = 0.2  # plate-like lines re-read per photo; more costs time for little gain
 DEFAULT_TIMEOUT_S = 30.0
 
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -85,8 +91,13 @@ class _Models:
             for target in _ALNUM
         ]
 
-    def detect(self, image: np.ndarray, limit: int) -> list[np.ndarray]:
+    def detect(
+        self, image: np.ndarray, limit: int, *, thresh: float = 0.3, box_thresh: float = 0.5
+    ) -> list[np.ndarray]:
+        # Per call, not per instance: each worker owns its detector, so this is thread-safe.
         self.det.limit_side_len = limit
+        self.det.postprocess_op.thresh = thresh
+        self.det.postprocess_op.box_thresh = box_thresh
         result = self.det(image)
         if result.boxes is None:
             return []
@@ -221,9 +232,12 @@ def _focused_lines(models: _Models, image: np.ndarray, line: TextLine) -> list[T
 
 
 def _read_lines(
-    models: _Models, image: np.ndarray, limit: int
+    models: _Models, image: np.ndarray, limit: int, *, fallback: bool = False
 ) -> tuple[list[TextLine], list[tuple[float, TextLine]]]:
-    quads = models.detect(image, limit)
+    if fallback:
+        quads = models.detect(image, limit, thresh=FALLBACK_THRESH, box_thresh=FALLBACK_BOX_THRESH)
+    else:
+        quads = models.detect(image, limit)
     crops = [crop_quad(image, q, pad_x=0.04, pad_y=0.06)[0] for q in quads]
     lines: list[TextLine] = []
     likely: list[tuple[float, TextLine]] = []
@@ -233,7 +247,8 @@ def _read_lines(
         line = TextLine(text, score, quad)
         lines.append(line)
         likeness = _plate_likeness(line, plate)
-        if likeness > 0:
+        # Camera date stamps, phone numbers and web addresses are worth no second look.
+        if likeness > 0 and non_plate_reason(text) is None:
             likely.append((likeness * score, line))
     return lines, likely
 
@@ -246,7 +261,8 @@ def read_image(models: _Models, image: np.ndarray) -> tuple[list[TextLine], list
     ):
         # Nothing plate-like at the usual scale: small, distant plates are often missed when
         # the photo is shrunk, so look once more at full resolution (only these photos pay).
-        lines, likely = _read_lines(models, image, min(max(image.shape[:2]), FALLBACK_DET_LIMIT))
+        limit = min(max(image.shape[:2]), FALLBACK_DET_LIMIT)
+        lines, likely = _read_lines(models, image, limit, fallback=True)
     likely.sort(key=lambda item: -item[0])
     focused: list[TextLine] = []
     for _, line in likely[:MAX_FOCUS]:

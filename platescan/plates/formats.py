@@ -37,14 +37,14 @@ LETTER_TO_DIGIT = {
     "A": "4",
 }
 
-_TOKEN = re.compile(r"([LNA])(?:\{(\d+)(?:,(\d+))?\})?|(.)")
+_TOKEN = re.compile(r"([LNA*])(?:\{(\d+)(?:,(\d+))?\})?|(.)")
 
 
 @dataclass(frozen=True)
 class Layout:
     """One concrete template: a class per character, and where separators and lines go."""
 
-    classes: str  # e.g. "NLLLNNN"
+    classes: str  # e.g. "NLLLNNN"; "*" is an emblem OCR reads as a character, dropped
     display: str  # e.g. "NLLL-NNN": classes with separators, '|' for a line break
 
     @property
@@ -90,6 +90,8 @@ class FormatMatch:
         out: list[str] = []
         chars = iter(self.text)
         for symbol in self.layout.display:
+            if symbol == "*":
+                continue
             if symbol in "LNA":
                 out.append(next(chars))
             else:
@@ -168,6 +170,8 @@ def fit_layout(text: str, layout: Layout, fmt: PlateFormat) -> tuple[str, int] |
     for char, cls in zip(text, layout.classes, strict=True):
         if cls == "A":
             out.append(char)
+            continue
+        if cls == "*":  # whatever OCR made of the emblem is not part of the registration
             continue
         if cls == "L":
             if char in DIGITS:

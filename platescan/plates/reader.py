@@ -261,7 +261,7 @@ def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dic
         )
     # A re-read of text already known not to be a plate (a focused read drops the separators
     # that gave a phone number or a date away) is no plate either.
-    lines = [ln for ln in lines if all(ln.box.overlap(box) < 0.7 for box in rejected)]
+    lines = [ln for ln in lines if all(ln.box.overlap(box) < 0.5 for box in rejected)]
     groups = _group(_collect(lines, hinted))
     plates: list[dict] = []
     for group in groups:

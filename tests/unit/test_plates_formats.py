@@ -76,7 +76,7 @@ def test_every_region_the_issue_asks_for_is_in_the_data() -> None:
 # (read, hint, format, corrected): a confusable is fixed where the position demands it.
 CONFUSABLE_CASES = [
     ("7A8C123", "US-CA", "7ABC123"),  # 8 where CA needs a letter -> B
-    ("7ABCI23", "US-CA", "7ABC123"),  # I where a digit is needed -> 1
+    ("ABI2CDE", "UK", "AB12CDE"),  # I where a digit is needed -> 1
     ("7ABC1Z3", "US-CA", "7ABC123"),  # Z -> 2
     ("7ABC12S", "US-CA", "7ABC125"),  # S -> 5
     ("5ABC123", "US-CA", "5ABC123"),  # a digit where a digit belongs stays
@@ -144,3 +144,8 @@ def test_hints_name_regions_or_groups() -> None:
     eu = regions_for_hint("EU")
     assert eu is not None and {"DE", "FR", "PL"} <= eu and "US" not in eu
     assert regions_for_hint("XX") is None  # an unknown hint means: all formats compete
+
+
+def test_us_plates_read_i_and_q_as_one_and_zero_without_a_correction() -> None:
+    us = {m.format.id: m for m in match_formats("7ABCI2Q")}
+    assert us["US-CA"].text == "7ABC120" and us["US-CA"].corrections == 0
