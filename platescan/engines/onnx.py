@@ -90,6 +90,12 @@ class _Models:
             [i for i, c in enumerate(characters) if c.upper() == target and i > 0]
             for target in _ALNUM
         ]
+        # Lower-case columns, to tell which case a plate character was read in: plates are
+        # upper case, so a lower-case letter at either end is usually a bolt or a sticker.
+        self.lower_columns = [
+            [i for i, c in enumerate(characters) if c == target.lower() and c != target and i > 0]
+            for target in _ALNUM
+        ]
 
     def detect(
         self, image: np.ndarray, limit: int, *, thresh: float = 0.3, box_thresh: float = 0.5
@@ -133,7 +139,11 @@ class _Models:
         return text, float(np.mean(scores)) if scores else 0.0
 
     def _decode_plate(self, probs: np.ndarray) -> tuple[str, float]:
-        """Greedy CTC decoding over plate characters only (everything else is blank)."""
+        """Greedy CTC decoding over plate characters only (everything else is blank).
+
+        Upper and lower case of a letter count together when choosing it; the case it is
+        reported in is the one the recogniser leaned to.
+        """
         plate = np.stack([probs[:, cols].sum(axis=1) for cols in self.alnum_columns], axis=1)
         blank = 1.0 - plate.sum(axis=1, keepdims=True)
         merged = np.concatenate([blank, plate], axis=1)
@@ -143,7 +153,11 @@ class _Models:
         previous = -1
         for t, index in enumerate(best):
             if index != previous and index != 0:
-                chars.append(_ALNUM[index - 1])
+                char = _ALNUM[index - 1]
+                lower = self.lower_columns[index - 1]
+                if lower and probs[t, lower].sum() > 0.5 * merged[t, index]:
+                    char = char.lower()
+                chars.append(char)
                 scores.append(float(merged[t, index]))
             previous = int(index)
         return "".join(chars), float(np.mean(scores)) if scores else 0.0

@@ -103,6 +103,8 @@ def looks_like_word(piece: str) -> bool:
     return len(value) >= 4 and value.isalpha()
 
 
+_EDGE_LOWER = re.compile(r"^[a-z]+|[a-z]+$")
+
 # How much a piece of a line counts against the whole line, by how it was cut out.
 WHOLE, WORDS, TRIMMED = 1.0, 0.9, 0.72
 
@@ -123,13 +125,22 @@ def pieces(raw: str) -> list[tuple[str, float]]:
             found[value] = weight
 
     whole = compact(raw)
-    add(whole, WHOLE)
+    # Plates are upper case: lower-case letters at either end of a line are usually a bolt,
+    # a sticker or a frame read as text, so the line without them is the likelier plate.
+    trimmed = _EDGE_LOWER.sub("", raw.strip())
+    if trimmed != raw.strip() and compact(trimmed) and not re.search(r"[a-z]", trimmed):
+        add(compact(trimmed), WHOLE)
+        add(whole, WORDS * TRIMMED)
+    else:
+        add(whole, WHOLE)
     for start in range(len(words)):
         for end in range(start + 1, min(len(words), start + 3) + 1):
             run = words[start:end]
             if len(run) > 1 and any(is_stop_word(w) or looks_like_word(w) for w in run):
                 continue
-            add(compact("".join(run)), WHOLE if end - start == len(words) else WORDS)
+            value = compact("".join(run))
+            if value != whole:  # the whole line was weighed above
+                add(value, WORDS)
     for value, weight in list(found.items()):
         if len(value) >= 6:
             add(value[1:], weight * TRIMMED)

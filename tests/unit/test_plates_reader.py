@@ -232,3 +232,11 @@ def test_a_re_read_of_rejected_text_is_rejected_too() -> None:
         line("1AMW240", PLATE_BOX, 0.8),
     )
     assert [p["text"] for p in read_plates(detections)] == ["1AMW240"]
+
+
+def test_lower_case_letters_at_the_ends_are_taken_for_bolts_or_stickers() -> None:
+    found = dict(pieces("yAVP2403"))
+    assert found["AVP2403"] > found["YAVP2403"]
+    assert dict(pieces("FedEx")) == {"FEDEX": 1.0}  # a mixed-case word is left whole
+    detections = response(line("yAVP2403", PLATE_BOX), line("YAVP2403", PLATE_BOX, 0.9))
+    assert read_plates(detections, region_hint="US")[0]["text"] == "AVP2403"
