@@ -49,6 +49,9 @@ class LocalConfig:
     # Multiplies the state machine's Retry waits; tests use a small value.
     retry_time_scale: float = 1.0
     region_hint: str | None = None
+    # Executions started by uploads that run at once; later uploads wait their turn (see
+    # seams.Admission). 0: four per OCR worker with the ONNX engine, unlimited otherwise.
+    max_running_executions: int = 0
 
 
 class LocalStack:
@@ -89,8 +92,21 @@ class LocalStack:
         self._create_functions()
         self._create_state_machine()
         self._create_rules()
+        limit = self._execution_limit()
+        if limit:
+            self.registry.admission = seams.Admission(limit)
+
+    def _execution_limit(self) -> int:
+        if self.config.max_running_executions or self.config.engine != "onnx":
+            return self.config.max_running_executions
+        from platescan.engines.onnx import get_pool
+
+        return 4 * get_pool().workers
 
     def stop(self) -> None:
+        if self.registry.admission is not None:
+            self.registry.admission.close()
+            self.registry.admission = None
         self.registry.handlers.clear()
         self.registry.faults.clear()
         self.registry.invocations.clear()
@@ -173,6 +189,10 @@ class LocalStack:
         lam = aws.client("lambda")
         for name in FUNCTIONS:
             module = importlib.import_module(f"functions.{name}.app")
+            if name == "api":
+                # The API reads its CORS origin when imported; a later stack in the same
+                # process (another port, another site origin) must not inherit the first one.
+                module = importlib.reload(module)
             _logs_to_stderr(module)
             self.handlers[name] = module.lambda_handler
             function_name = f"platescan-{name.replace('_', '-')}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import queue
 import threading
 import time
 import traceback
@@ -62,6 +63,8 @@ class Registry:
     # function name -> callable run before the handler; it may raise to simulate a fault.
     faults: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
     invocations: dict[str, int] = field(default_factory=dict)
+    # None: every event starts its execution at once (moto's own behaviour).
+    admission: Admission | None = None
     # Bumped after every invocation, so waiters wake when something may have changed
     # instead of polling DynamoDB (polling steals the GIL from the executions it waits on).
     generation: int = 0
@@ -77,6 +80,58 @@ class Registry:
         with self.changed:
             self.changed.wait_for(lambda: self.generation != seen, timeout=timeout)
             return self.generation
+
+
+class Admission:
+    """At most `limit` event-started executions run at once; later events wait, in order.
+
+    In AWS every Lambda invocation gets its own CPU. Here all of them share this machine's
+    cores, so a burst of uploads would start hundreds of executions that each get a sliver
+    of CPU, and their Tasks would run past `TimeoutSeconds` while waiting for it. Events
+    wait here instead (EventBridge would hold them on throttling too), and each execution
+    starts when a slot frees up, so its Task timeouts measure its own work.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots = threading.Semaphore(limit)
+        self._admitted: set[str] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._backlog: queue.SimpleQueue[Callable[[], str] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="platescan-admission", daemon=True)
+        self._thread.start()
+
+    def submit(self, start: Callable[[], str]) -> None:
+        """Queue a StartExecution; `start` returns the execution's ARN."""
+        self._backlog.put(start)
+
+    def finished(self, execution_arn: str) -> None:
+        """An execution ended; free its slot if it was one of ours."""
+        with self._lock:
+            if execution_arn in self._admitted:
+                self._admitted.discard(execution_arn)
+                self._slots.release()
+
+    def close(self) -> None:
+        """Stop admitting: events still waiting are dropped with the stack."""
+        self._closed = True
+        self._backlog.put(None)
+        self._slots.release()  # wakes the dispatcher if it waits for a slot
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while (start := self._backlog.get()) is not None and not self._closed:
+            self._slots.acquire()
+            if self._closed:
+                return
+            # Held while starting so that an execution ending at once finds itself admitted.
+            with self._lock:
+                try:
+                    self._admitted.add(start())
+                except Exception:
+                    log.exception("starting an execution failed")
+                    self._slots.release()
 
 
 REGISTRY = Registry()
@@ -144,10 +199,20 @@ def _start_execution(rule: Any, state_machine_arn: str, event: dict[str, Any]) -
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     backend = stepfunctions_parser_backends[rule.account_id][rule.region_name]
-    # EventBridge names each execution randomly: a duplicate event starts a second one.
-    backend.start_execution(
-        state_machine_arn, name=str(uuid.uuid4()), execution_input=json.dumps(event, default=str)
-    )
+
+    def start() -> str:
+        # EventBridge names each execution randomly: a duplicate event starts a second one.
+        execution = backend.start_execution(
+            state_machine_arn,
+            name=str(uuid.uuid4()),
+            execution_input=json.dumps(event, default=str),
+        )
+        return str(execution.exec_arn)
+
+    if REGISTRY.admission is None:
+        start()
+    else:
+        REGISTRY.admission.submit(start)
 
 
 def _publish_status_change(execution: Any) -> None:
@@ -199,6 +264,8 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
 
     def terminated(self: Any) -> None:
         original_terminated(self)
+        if REGISTRY.admission is not None:
+            REGISTRY.admission.finished(self.execution.exec_arn)
         try:
             _publish_status_change(self.execution)
         except Exception:
