@@ -5,7 +5,10 @@ Rekognition would return, it looks closer at whatever could be a plate: each pla
 line is cropped from the full-resolution photo with a margin, deskewed, upscaled and
 contrast-normalised, then detected and recognised again; those focused readings are added
 as extra LINE detections on the same spot, so the plate validator (which only reads the
-DetectText shape) can weigh them against the first reading.
+DetectText shape) can weigh them against the first reading. Focused readings keep only
+letters and digits (other symbols count as blank) and the case the recogniser leaned to.
+When nothing plate-like turns up at the usual scale, the photo is looked at once more at
+full resolution with a more sensitive text map, so only those photos pay for it.
 
 Models are loaded once per worker thread of a small pool (one onnxruntime intra-op thread
 each, as many workers as CPUs, `OCR_WORKERS` overrides): on a 2-core machine two
@@ -20,7 +23,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import cv2
@@ -340,10 +342,18 @@ class _Pool:
             future.result()
 
 
-@lru_cache(maxsize=1)
+_POOL_LOCK = threading.Lock()
+_POOL: _Pool | None = None
+
+
 def get_pool() -> _Pool:
-    """The process's OCR pool, created on first use."""
-    return _Pool(_worker_count())
+    """The process's OCR pool, created on first use (once, even when threads race to it)."""
+    global _POOL
+    if _POOL is None:
+        with _POOL_LOCK:
+            if _POOL is None:
+                _POOL = _Pool(_worker_count())
+    return _POOL
 
 
 def _timeout() -> float:
