@@ -13,6 +13,7 @@ peak RSS, RSS at points along the run, and growth per photo, so a leak shows as 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -213,7 +214,8 @@ def run_load(
         if progress:
             print(file=sys.stderr)
         rss_points["end"] = round(rss_mb(), 1)
-        executions_kept = len(stack.executions())
+        executions = stack.executions()
+        history_mb = _history_mb(executions)
 
     return _summary(
         photos=photos,
@@ -224,8 +226,21 @@ def run_load(
         rss_points=rss_points,
         engine=engine,
         concurrency=concurrency,
-        executions_kept=executions_kept,
+        executions_kept=len(executions),
+        history_mb=history_mb,
     )
+
+
+def _history_mb(executions: list[dict[str, Any]]) -> float:
+    """What the executions' histories weigh as JSON: moto keeps them all, in memory."""
+    sfn = aws.client("stepfunctions")
+    total = 0
+    for execution in executions:
+        pages = sfn.get_paginator("get_execution_history").paginate(
+            executionArn=execution["executionArn"]
+        )
+        total += sum(len(json.dumps(page["events"], default=str)) for page in pages)
+    return round(total / 1_048_576, 1)
 
 
 def _warm_up(stack: Any, engine: str, photo: bytes) -> None:
@@ -248,6 +263,7 @@ def _summary(
     engine: str,
     concurrency: int,
     executions_kept: int,
+    history_mb: float,
 ) -> dict[str, Any]:
     finished = [u for u in uploads if u.status]
     latencies = [max(0.0, (u.finished_at or u.put_at) - u.put_at) for u in finished]
@@ -276,6 +292,7 @@ def _summary(
         "rss_growth_mb": round(growth, 1),
         "rss_growth_kb_per_photo": round(growth * 1024 / max(photos, 1), 1),
         "executions_kept": executions_kept,
+        "history_mb": history_mb,
     }
 
 
@@ -303,12 +320,16 @@ def main(args: argparse.Namespace) -> int:
     if args.photos < 1 or args.concurrency < 1:
         print("error: --photos and --concurrency must be at least 1", file=sys.stderr)
         return 2
-    summary = run_load(
-        args.photos,
-        concurrency=args.concurrency,
-        engine=args.engine,
-        timeout_s=args.timeout,
-        progress=sys.stderr.isatty(),
-    )
+    # Powertools' Metrics flushes a metric's values to stdout once 100 pile up, which happens
+    # when many handlers share one module-level Metrics at once (never in one Lambda
+    # container): keep stdout for the summary.
+    with contextlib.redirect_stdout(sys.stderr):
+        summary = run_load(
+            args.photos,
+            concurrency=args.concurrency,
+            engine=args.engine,
+            timeout_s=args.timeout,
+            progress=sys.stderr.isatty(),
+        )
     print(json.dumps(summary), flush=True)
     return 0 if summary["lost"] == 0 and summary["refused"] == 0 else 1

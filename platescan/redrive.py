@@ -147,12 +147,24 @@ def _upload_id(execution_input: str) -> str | None:
 
 
 def _wait(
-    sfn: Any, execution_arn: str, deadline: float, sleep: Callable[[float], None]
+    sfn: Any,
+    execution_arn: str,
+    deadline: float,
+    sleep: Callable[[float], None],
+    redrives_before: int | None = None,
 ) -> dict[str, Any]:
     delay = 0.05
     while True:
         described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] not in ("RUNNING", "PENDING_REDRIVE") or time.monotonic() > deadline:
+        running = described["status"] in ("RUNNING", "PENDING_REDRIVE")
+        # A redriven execution keeps its ARN: until its redrive count moves, a FAILED status
+        # is still the old attempt's.
+        not_yet = (
+            redrives_before is not None
+            and described["status"] in UNSUCCESSFUL_STATUSES
+            and int(described.get("redriveCount") or 0) <= redrives_before
+        )
+        if not (running or not_yet) or time.monotonic() > deadline:
             return described
         sleep(delay)
         delay = min(delay * 1.5, 2.0)
@@ -181,7 +193,7 @@ def redrive(
     outcomes: list[Outcome] = []
     found = find_unsuccessful(sfn, state_machine_arn, since, mode)
     deadline = time.monotonic() + timeout_s
-    started: list[tuple[Outcome, str]] = []
+    started: list[tuple[Outcome, str, int | None]] = []
     for execution in found:
         described = sfn.describe_execution(executionArn=execution["executionArn"])
         outcome = Outcome(
@@ -204,7 +216,8 @@ def redrive(
             if mode == "aws":
                 sfn.redrive_execution(executionArn=outcome.execution_arn)
                 outcome.action = "redrive"
-                started.append((outcome, outcome.execution_arn))
+                redrives = int(described.get("redriveCount") or 0)
+                started.append((outcome, outcome.execution_arn, redrives))
             else:
                 base, attempt = _base_name(execution["name"])
                 new = sfn.start_execution(
@@ -214,18 +227,18 @@ def redrive(
                 )
                 outcome.action = "rerun"
                 outcome.redriven_as = new["executionArn"]
-                started.append((outcome, new["executionArn"]))
+                started.append((outcome, new["executionArn"], None))
         except (ClientError, BotoCoreError) as exc:
             outcome.action = "error"
             outcome.message = str(exc)
 
     # Redrive everything first, then wait: the executions run side by side.
-    for outcome, arn in started:
+    for outcome, arn, redrives_before in started:
         if not wait:
             outcome.result = "RUNNING"
             continue
         try:
-            described = _wait(sfn, arn, deadline, sleep)
+            described = _wait(sfn, arn, deadline, sleep, redrives_before)
         except (ClientError, BotoCoreError) as exc:
             outcome.message = str(exc)
             continue

@@ -1,0 +1,274 @@
+"""Nobody uploads what was not signed for, and nobody reads what is not theirs.
+
+Through the local service on a real port (the website's path): the API, the S3 upload
+stand-in that checks presigned POST policies as S3 does, and CORS. The infrastructure side
+(TLS-only buckets, least privilege, no public access) is asserted in tests/infra.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from platescan import api, aws
+from platescan.local.server import LocalService
+from platescan.settings import get_settings
+from tests.support import plate_photo
+
+FOREIGN = "https://evil.example"
+LIMIT = 10 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[LocalService]:
+    saved = dict(os.environ)
+    svc = LocalService("127.0.0.1", 0, engine="rekognition")
+    svc.start_in_background()
+    yield svc
+    svc.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+    get_settings.cache_clear()
+
+
+def request(
+    url: str, data: bytes | None = None, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, bytes, dict[str, str]]:
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), dict(exc.headers)
+
+
+def create_upload(service: LocalService, body: Any, origin: str | None = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {})}
+    status, raw, _ = request(
+        f"{service.url}/api/uploads", json.dumps(body).encode(), headers, "POST"
+    )
+    return status, json.loads(raw)
+
+
+def multipart(fields: dict[str, str], data: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="car.jpg"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def post_file(upload: dict[str, Any], data: bytes, **overrides: str) -> tuple[int, str]:
+    body, content_type = multipart({**upload["fields"], **overrides}, data)
+    status, raw, _ = request(upload["url"], body, {"Content-Type": content_type}, "POST")
+    return status, raw.decode()
+
+
+def stored(key: str) -> bool:
+    try:
+        aws.client("s3").head_object(Bucket=get_settings().uploads_bucket, Key=key)
+    except aws.client("s3").exceptions.ClientError:
+        return False
+    return True
+
+
+def a_valid_upload(service: LocalService, size: int = 1000) -> dict[str, Any]:
+    status, upload = create_upload(
+        service, {"file_name": "car.jpg", "content_type": "image/jpeg", "size": size}
+    )
+    assert status == 201
+    return dict(upload)
+
+
+# -- presign requests ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"content_type": "image/webp", "size": 10}, 415, "only JPEG"),
+        ({"content_type": "image/heic", "size": 10}, 415, "only JPEG"),
+        ({"content_type": "text/html", "size": 10}, 415, "only JPEG"),
+        ({"content_type": "application/octet-stream", "size": 10}, 415, "only JPEG"),
+        ({"size": 10}, 415, "only JPEG"),
+        ({"content_type": "image/jpeg", "size": LIMIT + 1}, 413, "limit is 10 MB"),
+        ({"content_type": "image/jpeg", "size": "1000"}, 400, "size"),
+        ({"content_type": "image/jpeg", "size": -5}, 400, "size"),
+        ({"content_type": "image/jpeg", "size": 1.5}, 400, "size"),
+        ({"content_type": "image/jpeg", "size": True}, 400, "size"),
+        ({"content_type": "image/jpeg"}, 400, "size"),
+    ],
+    ids=[
+        "webp", "heic", "html", "octet-stream", "no-type", "over-limit", "size-string",
+        "size-negative", "size-float", "size-bool", "no-size",
+    ],
+)  # fmt: skip
+def test_presign_requests_for_other_types_or_sizes_are_refused(
+    service: LocalService, body: dict[str, Any], status: int, message: str
+) -> None:
+    got, payload = create_upload(service, {"file_name": "car.jpg", **body})
+    assert got == status and message in payload["message"]
+    assert set(payload) == {"message"}  # nothing signed comes back with a refusal
+
+
+# -- the S3 upload endpoint enforces what was signed ----------------------------------
+def test_a_file_bigger_than_the_signed_range_is_refused(service: LocalService) -> None:
+    upload = a_valid_upload(service)
+    status, body = post_file(upload, bytes(LIMIT + 1))
+    assert status == 403
+    assert f"allowed 1 to {LIMIT}" in body
+    assert not stored(upload["key"])
+
+
+def test_an_empty_file_is_refused(service: LocalService) -> None:
+    upload = a_valid_upload(service)
+    status, body = post_file(upload, b"")
+    assert status == 403 and "allowed 1 to" in body
+    assert not stored(upload["key"])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("Content-Type", "text/html", "Content-Type must be image/jpeg"),
+        ("key", "uploads/AAAAAAAAAAAAAAAAAAAAAA/car.jpg", "key must be"),
+        ("x-amz-signature", "0" * 64, "signature does not match"),
+        ("x-amz-meta-owner", "admin", "not allowed by the policy"),
+    ],
+    ids=["content-type", "other-folder", "signature", "extra-field"],
+)
+def test_a_tampered_form_is_refused(
+    service: LocalService, field: str, value: str, message: str
+) -> None:
+    upload = a_valid_upload(service)
+    status, body = post_file(upload, plate_photo("7ABC123"), **{field: value})
+    assert status == 403 and message in body
+    assert not stored(upload["key"]) and not stored(value)
+
+
+def test_an_expired_policy_is_refused(
+    service: LocalService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The API signs a policy that expired a minute ago
+    monkeypatch.setenv("PRESIGN_EXPIRES_S", "-60")
+    get_settings.cache_clear()
+    try:
+        upload = a_valid_upload(service)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    status, body = post_file(upload, plate_photo("7ABC123"))
+    assert status == 403 and "expired" in body
+    assert not stored(upload["key"])
+
+
+def test_a_signed_upload_is_accepted(service: LocalService) -> None:
+    photo = plate_photo("7ABC123")
+    upload = a_valid_upload(service, size=len(photo))
+    assert post_file(upload, photo)[0] == 204
+    assert stored(upload["key"])
+
+
+# -- ids, results and listing ---------------------------------------------------------
+def test_upload_ids_carry_at_least_122_random_bits(service: LocalService) -> None:
+    ids = [api.new_upload_id() for _ in range(2000)]
+    ids += [a_valid_upload(service)["upload_id"] for _ in range(5)]
+    raw = [base64.urlsafe_b64decode(i + "==") for i in ids]
+    assert len(set(ids)) == len(ids)
+    assert all(len(r) * 8 >= 122 for r in raw)  # 16 bytes: 128 bits
+    # every one of the 128 bits varies, about half the time: none is fixed or patterned
+    bits = [int.from_bytes(r, "big") for r in raw]
+    for position in range(128):
+        ones = sum(b >> position & 1 for b in bits)
+        assert 0.4 < ones / len(bits) < 0.6, position
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/results/" + "A" * 22,  # well-formed, nobody's
+        "/api/results/short",
+        "/api/results/..%2F..%2Fconfig.json",
+        "/api/results/" + "A" * 21 + "*",
+        "/api/results/",
+    ],
+    ids=["unknown-id", "short", "traversal", "wildcard-id", "empty-id"],
+)
+def test_a_result_is_reached_only_by_its_exact_id(service: LocalService, path: str) -> None:
+    status, body, _ = request(service.url + path)
+    assert status in (400, 404)
+    assert "items" not in json.loads(body) and "upload_id" not in json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/results",
+        "/api/results?plate=",
+        "/api/results?plate=*",
+        "/api/results?plate=%3F*",
+        "/api/results?plate=-%20-",
+        "/api/uploads",
+        "/api/",
+        "/local-s3/platescan-uploads",
+        "/local-s3/platescan-uploads/",
+        "/local-s3/platescan-uploads?list-type=2",
+        "/local-s3/platescan-uploads/?list-type=2&prefix=uploads/",
+        "/local-s3/platescan-uploads/uploads/",
+        "/local-s3/other-bucket/",
+    ],
+)
+def test_no_route_lists_the_bucket_or_the_table(service: LocalService, path: str) -> None:
+    status, body, _ = request(service.url + path)
+    assert 400 <= status < 500
+    assert b"<Contents>" not in body and b"<Key>" not in body and b'"items"' not in body
+
+
+def test_an_object_is_served_only_through_a_presigned_link(service: LocalService) -> None:
+    photo = plate_photo("7ABC123")
+    upload = a_valid_upload(service, size=len(photo))
+    assert post_file(upload, photo)[0] == 204
+    plain = f"{service.url}/local-s3/{get_settings().uploads_bucket}/{upload['key']}"
+    assert request(plain)[0] == 403
+    # a link whose signature time is old enough has expired
+    old = plain + "?X-Amz-Date=20200101T000000Z&X-Amz-Expires=300&X-Amz-Signature=x"
+    status, body, _ = request(old)
+    assert status == 403 and b"expired" in body
+
+
+# -- CORS --------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["POST", "OPTIONS"])
+def test_cors_allows_only_the_site_origin(service: LocalService, method: str) -> None:
+    def allowed_origin(origin: str) -> str | None:
+        headers = {
+            "Origin": origin,
+            "Content-Type": "application/json",
+            "Access-Control-Request-Method": "POST",
+        }
+        body = json.dumps({"file_name": "a.jpg", "content_type": "image/jpeg", "size": 10})
+        _, _, got = request(
+            f"{service.url}/api/uploads",
+            body.encode() if method == "POST" else None,
+            headers,
+            method,
+        )
+        return {k.lower(): v for k, v in got.items()}.get("access-control-allow-origin")
+
+    assert allowed_origin(service.url) == service.url
+    assert allowed_origin(FOREIGN) is None
+    assert allowed_origin("null") is None
+    assert allowed_origin(service.url + ".evil.example") is None
