@@ -57,13 +57,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="with --startup: fresh processes per function"
     )
+    parser.add_argument(
+        "--layer",
+        type=Path,
+        help="with --startup: import the zip functions against this installed layer only "
+        "(pip install --target DIR -r infra/requirements-lambda.txt -c requirements.txt)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     if args.startup:
         from platescan import startup
 
-        return startup.run(repeat=max(1, args.repeat))
+        return startup.run(repeat=max(1, args.repeat), layer=args.layer)
     if args.dataset is None or not args.dataset.is_dir():
         print(f"error: {args.dataset} is not a folder of labelled photos", file=sys.stderr)
         return 2

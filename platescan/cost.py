@@ -236,7 +236,8 @@ def estimate(
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     price, usage = prices["prices"], prices["usage"]
     photo_mb = usage["photo_mb"] if photo_mb is None else photo_mb
-    record_kb = math.ceil((record_bytes or usage["record_bytes"]) / 1024)
+    record_bytes = record_bytes or usage["record_bytes"]
+    record_kb = math.ceil(record_bytes / 1024)  # write units are per started KB
     path = happy_path(definition)
     transitions = len(path)
     invocations: dict[str, float] = {**pipeline_invocations(path)}
@@ -264,7 +265,8 @@ def estimate(
     writes = 1 + 2 * record_kb  # PROCESSING item; final item; its by_plate index entry
     reads = usage["api_requests_per_photo"] * usage["dynamodb_reads_per_api_request"]
     months_kept = stack.record_retention_days / 30
-    record_gb_months = 2 * record_kb / 1024 / 1024 * months_kept  # table and index
+    # Stored in the table and again in the by_plate index, 100 bytes of overhead each.
+    record_gb_months = 2 * (record_bytes + 100) / 1024**3 * months_kept
     photo_gb_months = photo_mb / 1024 * stack.upload_retention_days / 30
     site_requests = usage["site_visits_per_photo"] * usage["site_requests_per_visit"]
     site_gb = usage["site_visits_per_photo"] * usage["site_kb_per_visit"] / 1024 / 1024

@@ -136,15 +136,32 @@ def lambda_environment(target: Target, base: dict[str, str] | None = None) -> di
     return env
 
 
-def _run_child(target: Target, *, bytecode: bool, importtime: bool = False) -> dict[str, Any]:
+def child_command(target: Target, layer: Path | None) -> tuple[list[str], str]:
+    """The interpreter to start and its PYTHONPATH.
+
+    With `layer` (a folder holding what the dependency layer installs, see `run`), a zip
+    function starts on the base interpreter without site-packages (`-S`), so it sees only
+    the standard library, the layer and the repository, as in Lambda: the X-Ray SDK patches
+    every library it finds at import, and a virtualenv holds many the layer does not.
+    """
+    if layer is not None and not target.runs_ocr:
+        base = getattr(sys, "_base_executable", sys.executable)
+        return [base, "-S"], f"{REPO_ROOT}{os.pathsep}{layer}"
+    return [sys.executable], str(REPO_ROOT)
+
+
+def _run_child(
+    target: Target, *, bytecode: bool, importtime: bool = False, layer: Path | None = None
+) -> dict[str, Any]:
     env = lambda_environment(target)
+    interpreter, env["PYTHONPATH"] = child_command(target, layer)
     with tempfile.TemporaryDirectory(prefix="platescan-nopyc-") as empty:
         if not bytecode:
             # An empty cache tree that nothing may write to: every import compiles its source.
             env["PYTHONPYCACHEPREFIX"] = empty
             env["PYTHONDONTWRITEBYTECODE"] = "1"
         flags = ["-X", "importtime"] if importtime else []
-        command = [sys.executable, *flags, "-c", _CHILD, target.function, target.engine]
+        command = [*interpreter, *flags, "-c", _CHILD, target.function, target.engine]
         done = subprocess.run(
             command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
         )
@@ -174,11 +191,12 @@ def heaviest_imports(importtime_log: str, top: int = 4) -> dict[str, float]:
     return {name: round(us / 1e6, 3) for name, us in totals.most_common(top)}
 
 
-def measure_target(target: Target, repeat: int) -> dict[str, Any]:
+def measure_target(target: Target, repeat: int, layer: Path | None = None) -> dict[str, Any]:
     """Import (and for ONNX, load and infer) in fresh processes; medians of `repeat` runs."""
-    runs = [_run_child(target, bytecode=True) for _ in range(repeat)]
+    runs = [_run_child(target, bytecode=True, layer=layer) for _ in range(repeat)]
     result: dict[str, Any] = {
         "import_s": _median(runs, "import_s"),
+        "import_s_min": round(min(r["import_s"] for r in runs), 3),
         "import_s_runs": [round(r["import_s"], 3) for r in runs],
         "modules": runs[-1]["modules"],
     }
@@ -188,8 +206,10 @@ def measure_target(target: Target, repeat: int) -> dict[str, Any]:
     if "ocr_workers" in runs[0]:
         result["ocr_workers"] = runs[0]["ocr_workers"]
     # Compiling from source is slow and steady: one run says enough.
-    result["import_no_pyc_s"] = round(_run_child(target, bytecode=False)["import_s"], 3)
-    result["heaviest"] = _run_child(target, bytecode=True, importtime=True)["heaviest"]
+    no_pyc = _run_child(target, bytecode=False, layer=layer)
+    result["import_no_pyc_s"] = round(no_pyc["import_s"], 3)
+    result["heaviest"] = _run_child(target, bytecode=True, importtime=True, layer=layer)["heaviest"]
+    result["site"] = "layer" if layer is not None and not target.runs_ocr else "venv"
     result["cold_start_s"] = round(
         sum(result.get(k, 0.0) for k in ("import_s", "engine_import_s", "model_load_s"))
         + result.get("first_inference_s", 0.0),
@@ -307,10 +327,10 @@ def package_sizes() -> dict[str, Any]:
 # -- the report ---------------------------------------------------------------------------
 
 
-def measure(repeat: int = 3) -> dict[str, Any]:
+def measure(repeat: int = 3, layer: Path | None = None) -> dict[str, Any]:
     """Every function's cold start and the package sizes; the dict `run` prints as JSON."""
     load_start = os.getloadavg()[0]
-    functions = {t.label: measure_target(t, repeat) for t in targets()}
+    functions = {t.label: measure_target(t, repeat, layer) for t in targets()}
     sizes = package_sizes()
     for target in targets():
         entry = functions[target.label]
@@ -326,6 +346,7 @@ def measure(repeat: int = 3) -> dict[str, Any]:
         "non_ocr_within_target": {
             label: functions[label]["import_s"] <= IMPORT_TARGET_S for label in non_ocr
         },
+        "layer": str(layer) if layer is not None else None,
         "cpus": os.cpu_count(),
         "load_1m": {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)},
         "python": sys.version.split()[0],
@@ -364,9 +385,18 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(repeat: int = 3) -> int:
-    """Measure, print the table, then the JSON line; 0 even when a target is missed."""
-    report = measure(repeat)
+def run(repeat: int = 3, layer: Path | None = None) -> int:
+    """Measure, print the table, then the JSON line; 0 even when a target is missed.
+
+    `layer`: a folder made with `pip install --target DIR -r infra/requirements-lambda.txt
+    -c requirements.txt`, to import the zip functions against exactly what Lambda gives them.
+    """
+    if layer is not None and not layer.is_dir():
+        print(
+            f"error: {layer} is not a folder (make it with pip install --target)", file=sys.stderr
+        )
+        return 2
+    report = measure(repeat, layer)
     print(format_table(report))
     print(json.dumps(report))
     return 0
