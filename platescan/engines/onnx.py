@@ -49,6 +49,11 @@ CROP_HEIGHT = 96  # px a plate crop is scaled to before the second look
 FALLBACK_DET_LIMIT = 1920  # longest side for the second look when nothing plate-like was found
 PLAUSIBLE_PLATE = 1.2  # plate-likeness x recognition score a line needs to count as a plate
 MAX_FOCUS = 4
+# Margin around a plate-like line for its focused read, in units of the line's height:
+# wide enough that the rest of a plate split at a gap ("1234  BCD") is in the crop.
+FOCUS_PAD_X = 1.5
+FOCUS_PAD_Y = 0.6
+ROW_GAP = 1.6  # widest gap, in line heights, between parts of one plate's row
 # Text-map thresholds of the second, full-resolution look: lower than rapidocr's defaults
 # (0.3 / 0.5) because a small, distant plate gives a weak text map. Measured on the US set,
 # using them for every photo loses as many plates (boxes change shape) as it finds.
@@ -226,14 +231,52 @@ def _plate_likeness(line: TextLine, plate_text: str) -> float:
     return score
 
 
+def _row_union(boxes: list[np.ndarray], band: tuple[float, float]) -> np.ndarray | None:
+    """One quad around the boxes that continue the focused line along its row, if several.
+
+    Detectors split a plate at wide gaps ("1234  BCD", "W 12345 X"); reading the row as one
+    gives the whole registration. Boxes count when their centre lies in the line's band and
+    each is within a few character heights of the next.
+    """
+    top, bottom = band
+    height = bottom - top
+    row = sorted(
+        (b for b in boxes if top <= float(b[:, 1].mean()) <= bottom),
+        key=lambda b: float(b[:, 0].min()),
+    )
+    if len(row) < 2:
+        return None
+    chains: list[list[np.ndarray]] = [[row[0]]]
+    for box in row[1:]:
+        gap = float(box[:, 0].min()) - float(chains[-1][-1][:, 0].max())
+        if gap <= ROW_GAP * height:
+            chains[-1].append(box)
+        else:
+            chains.append([box])
+    centre = float(np.mean([b[:, 0].mean() for b in row]))
+    best = max(chains, key=lambda c: (len(c), -abs(np.mean([b[:, 0].mean() for b in c]) - centre)))
+    if len(best) < 2:
+        return None
+    points = np.concatenate(best)
+    left, right = float(points[:, 0].min()), float(points[:, 0].max())
+    upper, lower = float(points[:, 1].min()), float(points[:, 1].max())
+    return np.array([[left, upper], [right, upper], [right, lower], [left, lower]], np.float32)
+
+
 def _focused_lines(models: _Models, image: np.ndarray, line: TextLine) -> list[TextLine]:
     """Read one plate-like line again from a deskewed, upscaled, contrast-normalised crop."""
     found: list[TextLine] = []
     # A generous margin so a plate whose text was only partly detected is whole in the crop.
-    crop, back = crop_quad(image, line.quad, pad_x=0.6, pad_y=0.6, height=CROP_HEIGHT * 2)
+    crop, back = crop_quad(
+        image, line.quad, pad_x=FOCUS_PAD_X, pad_y=FOCUS_PAD_Y, height=CROP_HEIGHT * 2
+    )
     crops: list[np.ndarray] = []
     quads: list[np.ndarray] = []
-    for box in models.detect(crop, CROP_DET_LIMIT):
+    boxes = models.detect(crop, CROP_DET_LIMIT)
+    line_height = crop.shape[0] / (1 + 2 * FOCUS_PAD_Y)
+    band = (FOCUS_PAD_Y * line_height, (FOCUS_PAD_Y + 1) * line_height)
+    union = _row_union(boxes, band)
+    for box in boxes if union is None else [*boxes, union]:
         tight, _ = crop_quad(crop, box, pad_x=0.08, pad_y=0.1, height=CROP_HEIGHT)
         for variant in (tight, normalise_contrast(tight)):
             crops.append(variant)

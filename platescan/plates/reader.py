@@ -18,7 +18,14 @@ from importlib import resources
 
 from platescan.detections import iter_lines
 from platescan.plates.formats import FormatMatch, match_formats, regions_for_hint
-from platescan.plates.text import compact, is_stop_word, looks_like_word, non_plate_reason, pieces
+from platescan.plates.text import (
+    WORDS,
+    compact,
+    is_stop_word,
+    looks_like_word,
+    non_plate_reason,
+    pieces,
+)
 
 # How much one corrected character costs a reading: a fix is a guess, however well guided.
 CORRECTION_PENALTY = 0.6
@@ -29,6 +36,10 @@ EXTRA_VOTE = 0.5
 WORD_PENALTY = 0.6
 # A reading that explains two stacked lines as one plate beats one explaining either alone.
 TWO_LINE_BONUS = 1.15
+# Widest gap, in line heights, between two parts of one plate's row ("1234  BCD").
+ROW_GAP = 1.6
+# Of two runs on one row that both fit a format, the one explaining more of the row wins.
+ROW_PART_BONUS = 1.08
 # Formats outside the region hint still compete, but start behind.
 OFF_HINT_PENALTY = 0.55
 # Below this evidence (before calibration) a group of readings is not reported as a plate.
@@ -155,6 +166,36 @@ def _stacked(upper: _Line, lower: _Line) -> bool:
     return shared > 0.5 * min(a.width, b.width)
 
 
+def _side_by_side(left: _Line, right: _Line) -> bool:
+    """True when `right` continues `left` on the same row, like the next group of a plate."""
+    a, b = left.box, right.box
+    if a.height <= 0 or b.height <= 0 or not 0.6 <= a.height / b.height <= 1.67:
+        return False
+    shared = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if shared < 0.6 * min(a.height, b.height):
+        return False
+    gap = b.left - a.right
+    height = max(a.height, b.height)
+    return -0.3 * height <= gap <= ROW_GAP * height
+
+
+def _rows(lines: list[_Line]) -> list[tuple[_Line, ...]]:
+    """Runs of two or three lines side by side: a plate the detector split at its gaps."""
+    ordered = sorted(lines, key=lambda ln: ln.box.left)
+    runs: list[tuple[_Line, ...]] = []
+    for first in ordered:
+        for second in ordered:
+            if second is first or not _side_by_side(first, second):
+                continue
+            runs.append((first, second))
+            runs.extend(
+                (first, second, third)
+                for third in ordered
+                if third is not first and third is not second and _side_by_side(second, third)
+            )
+    return runs
+
+
 def _collect(lines: list[_Line], hinted: set[str] | None) -> list[Reading]:
     readings: list[Reading] = []
     for line in lines:
@@ -169,6 +210,20 @@ def _collect(lines: list[_Line], hinted: set[str] | None) -> list[Reading]:
                     piece, confidence, line.box, (line.id,), two_line=False, hinted=hinted
                 )
             )
+    for run in _rows(lines):
+        box = run[0].box
+        for part in run[1:]:
+            box = box.union(part.box)
+        readings.extend(
+            _readings_for_text(
+                "".join(compact(part.raw) for part in run),
+                min(part.confidence for part in run) * WORDS * ROW_PART_BONUS ** (len(run) - 2),
+                box,
+                tuple(part.id for part in run),
+                two_line=False,
+                hinted=hinted,
+            )
+        )
     for upper in lines:
         for lower in lines:
             if upper is lower or not _stacked(upper, lower):

@@ -77,6 +77,18 @@ def test_detect_image_returns_detecttext_shape() -> None:
         (["B AB 1234"], "DE", "BAB1234"),
         (["ABC1D23"], "BR", "ABC1D23"),
         (["29-A1", "123.45"], "VN", "29A112345"),
+        (["ABCD 123"], "CA", "ABCD123"),
+        (["AB-123-CD"], "FR", "AB123CD"),
+        (["AB 123 CD"], "IT", "AB123CD"),
+        (["1234 BCD"], "ES", "1234BCD"),
+        (["12-ABC-3"], "NL", "12ABC3"),
+        (["WA 12345"], "PL", "WA12345"),
+        (["1-ABC-123"], "BE", "1ABC123"),
+        (["AA-12-BB"], "PT", "AA12BB"),
+        (["W 12345 X"], "AT", "W12345X"),
+        (["ABC 123"], "SE", "ABC123"),
+        (["1A2 3456"], "CZ", "1A23456"),
+        (["ABC-12D"], "AU", "ABC12D"),
     ],
 )
 def test_rendered_plates_of_each_region_are_read(rows: list[str], hint: str, expected: str) -> None:

@@ -240,3 +240,30 @@ def test_lower_case_letters_at_the_ends_are_taken_for_bolts_or_stickers() -> Non
     assert dict(pieces("FedEx")) == {"FEDEX": 1.0}  # a mixed-case word is left whole
     detections = response(line("yAVP2403", PLATE_BOX), line("YAVP2403", PLATE_BOX, 0.9))
     assert read_plates(detections, region_hint="US")[0]["text"] == "AVP2403"
+
+
+@pytest.mark.parametrize(
+    ("parts", "hint", "expected"),
+    [
+        (["1234", "BCD"], "ES", "1234BCD"),
+        (["WA", "12345"], "PL", "WA12345"),
+        (["W", "12345", "X"], "AT", "W12345X"),
+    ],
+)
+def test_a_plate_split_at_its_gaps_is_read_whole(
+    parts: list[str], hint: str, expected: str
+) -> None:
+    # Given the detector split one plate's row into boxes a gap apart, listed out of order
+    detections, left = [], 300
+    for part in parts:
+        width = 28 * len(part)
+        detections.append(line(part, (left, 600, left + width, 650)))
+        left += width + 30
+    plates = read_plates(response(*reversed(detections)), region_hint=hint)
+    assert plates[0]["text"] == expected
+    assert plates[0]["box"]["left"] == pytest.approx(0.3)
+
+
+def test_lines_on_one_row_far_apart_are_not_merged() -> None:
+    detections = response(line("1234", (100, 600, 212, 650)), line("BCD", (700, 600, 784, 650)))
+    assert "1234BCD" not in [p["text"] for p in read_plates(detections, region_hint="ES")]
