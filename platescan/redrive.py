@@ -191,6 +191,16 @@ def redrive(
     """
     out = out or sys.stdout
     outcomes: list[Outcome] = []
+
+    def report(outcome: Outcome) -> None:
+        if results_table and outcome.upload_id:
+            try:
+                record = records.get_record(results_table, outcome.upload_id)
+            except (ClientError, BotoCoreError):
+                record = None
+            outcome.record_status = record.get("status") if record else None
+        print(outcome.to_json(), file=out, flush=True)
+
     found = find_unsuccessful(sfn, state_machine_arn, since, mode)
     deadline = time.monotonic() + timeout_s
     started: list[tuple[Outcome, str, int | None]] = []
@@ -208,54 +218,45 @@ def redrive(
         if mode == "aws" and described.get("redriveStatus") == "NOT_REDRIVABLE":
             outcome.action = "skipped"
             outcome.message = described.get("redriveStatusReason") or "not redrivable"
-            continue
-        if dry_run:
+        elif dry_run:
             outcome.action = "would-redrive" if mode == "aws" else "would-rerun"
-            continue
-        try:
-            if mode == "aws":
-                sfn.redrive_execution(executionArn=outcome.execution_arn)
-                outcome.action = "redrive"
-                redrives = int(described.get("redriveCount") or 0)
-                started.append((outcome, outcome.execution_arn, redrives))
-            else:
-                base, attempt = _base_name(execution["name"])
-                new = sfn.start_execution(
-                    stateMachineArn=state_machine_arn,
-                    name=_rerun_name(base, attempt + 1),
-                    input=outcome.input,
-                )
-                outcome.action = "rerun"
-                outcome.redriven_as = new["executionArn"]
-                started.append((outcome, new["executionArn"], None))
-        except (ClientError, BotoCoreError) as exc:
-            outcome.action = "error"
-            outcome.message = str(exc)
+        else:
+            try:
+                if mode == "aws":
+                    sfn.redrive_execution(executionArn=outcome.execution_arn)
+                    outcome.action = "redrive"
+                    redrives = int(described.get("redriveCount") or 0)
+                    started.append((outcome, outcome.execution_arn, redrives))
+                else:
+                    base, attempt = _base_name(execution["name"])
+                    new = sfn.start_execution(
+                        stateMachineArn=state_machine_arn,
+                        name=_rerun_name(base, attempt + 1),
+                        input=outcome.input,
+                    )
+                    outcome.action = "rerun"
+                    outcome.redriven_as = new["executionArn"]
+                    started.append((outcome, new["executionArn"], None))
+                continue  # reported once it has run
+            except (ClientError, BotoCoreError) as exc:
+                outcome.action = "error"
+                outcome.message = str(exc)
+        report(outcome)
 
-    # Redrive everything first, then wait: the executions run side by side.
+    # Everything is redriven first, then waited for: the executions run side by side.
     for outcome, arn, redrives_before in started:
         if not wait:
             outcome.result = "RUNNING"
-            continue
-        try:
-            described = _wait(sfn, arn, deadline, sleep, redrives_before)
-        except (ClientError, BotoCoreError) as exc:
-            outcome.message = str(exc)
-            continue
-        outcome.result = described["status"]
-        if described["status"] in UNSUCCESSFUL_STATUSES:
-            outcome.message = described.get("error") or outcome.message
-    if results_table:
-        for outcome in outcomes:
-            if outcome.upload_id:
-                try:
-                    record = records.get_record(results_table, outcome.upload_id)
-                except (ClientError, BotoCoreError):
-                    record = None
-                outcome.record_status = record.get("status") if record else None
+        else:
+            try:
+                described = _wait(sfn, arn, deadline, sleep, redrives_before)
+                outcome.result = described["status"]
+                if described["status"] in UNSUCCESSFUL_STATUSES:
+                    outcome.message = described.get("error") or outcome.message
+            except (ClientError, BotoCoreError) as exc:
+                outcome.message = str(exc)
+        report(outcome)
 
-    for outcome in outcomes:
-        print(outcome.to_json(), file=out, flush=True)
     summary = summarise(outcomes, mode=mode, since=since, dry_run=dry_run)
     print(json.dumps(summary), file=out, flush=True)
     return outcomes, summary

@@ -31,9 +31,9 @@ def records_of(stack: LocalStack, upload_id: str) -> list[dict[str, Any]]:
     return [records.from_dynamo(i) for i in items if i["upload_id"] == upload_id]
 
 
-def deliver_again(event: dict[str, Any]) -> None:
+def deliver_again(stack: LocalStack, event: dict[str, Any]) -> None:
     """Hand the very same event (same id, same time) to the default bus's rules again."""
-    backend = events_models.events_backends[ACCOUNT_ID]["us-east-1"]
+    backend = events_models.events_backends[ACCOUNT_ID][stack.config.region]
     for rule in backend.event_buses["default"].rules.values():
         rule.send_to_targets(event, transform_input=False)
 
@@ -56,7 +56,7 @@ def test_the_same_event_delivered_twice_leaves_one_record(stack: LocalStack) -> 
     event = json.loads(describe(execution["executionArn"])["input"])
 
     # When EventBridge delivers the same event again
-    deliver_again(event)
+    deliver_again(stack, event)
     second, third = wait_executions(stack, upload_id, 2)
 
     # Then a second execution ran and succeeded, and the record is the one it was
