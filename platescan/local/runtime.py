@@ -206,7 +206,7 @@ class LocalStack:
                 Timeout=120 if name == "detect_text" else 30,
             )
             self.function_arns[name] = created["FunctionArn"]
-            self.registry.handlers[function_name] = module.lambda_handler
+            self.registry.handlers[function_name] = _discarding_metrics(module)
 
     def _create_state_machine(self) -> None:
         values = {ph: self.function_arns[fn] for ph, fn in ASL_FUNCTIONS.items()}
@@ -293,6 +293,25 @@ class LocalStack:
         for page in sfn.get_paginator("list_executions").paginate(**kwargs):
             found.extend(page["executions"])
         return found
+
+
+def _discarding_metrics(module: Any) -> Any:
+    """The module's handler, its metrics dropped after each call.
+
+    With metrics disabled Powertools skips the flush but keeps the values, and prints them to
+    stdout once 100 pile up; in Lambda each flush clears them. Here nothing collects them.
+    """
+    handler = module.lambda_handler
+    metrics = getattr(module, "metrics", None)
+
+    def run(event: dict[str, Any], context: Any) -> Any:
+        try:
+            return handler(event, context)
+        finally:
+            if metrics is not None:
+                metrics.clear_metrics()
+
+    return run
 
 
 class _CurrentStderr:
