@@ -145,6 +145,17 @@ def load_formats() -> tuple[tuple[PlateFormat, ...], dict[str, tuple[str, ...]]]
     return tuple(formats), groups
 
 
+@lru_cache(maxsize=1)
+def region_words() -> dict[str, str]:
+    """Words printed on a region's plates (state and country names) and their region."""
+    raw = json.loads(resources.files("platescan.plates").joinpath("formats.json").read_text())
+    return {
+        word.upper(): region
+        for region, words in raw.get("region_words", {}).items()
+        for word in words.split()
+    }
+
+
 def regions_for_hint(hint: str | None) -> set[str] | None:
     """The regions a hint (a region like `DE` or a group like `EU`) allows; None for all."""
     if not hint:
@@ -213,7 +224,9 @@ def match_formats(
             if fitted is None or fitted[1] > max_corrections:
                 continue
             fixed, corrections = fitted
-            if sum(c in DIGITS for c in fixed) < fmt.min_digits:
+            # Digits the OCR actually read: a word whose O became 0 through the region's
+            # same glyphs ("FOR SALE" -> F0RSALE) or a correction is no plate.
+            if sum(c in DIGITS for c in text) < fmt.min_digits:
                 continue
             if best is None or corrections < best.corrections:
                 best = FormatMatch(fixed, fmt, layout, corrections)

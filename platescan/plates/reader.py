@@ -17,10 +17,16 @@ from functools import lru_cache
 from importlib import resources
 
 from platescan.detections import iter_lines
-from platescan.plates.formats import FormatMatch, match_formats, regions_for_hint
+from platescan.plates.formats import (
+    FormatMatch,
+    match_formats,
+    region_words,
+    regions_for_hint,
+)
 from platescan.plates.text import (
     WORDS,
     compact,
+    fold,
     is_stop_word,
     looks_like_word,
     non_plate_reason,
@@ -42,6 +48,9 @@ ROW_GAP = 1.6
 ROW_PART_BONUS = 1.08
 # Formats outside the region hint still compete, but start behind.
 OFF_HINT_PENALTY = 0.55
+# Without a hint, a state or country name read on the photo (CALIFORNIA, BRASIL) hints at
+# its region: formats of other regions start behind by this much.
+IMPLIED_OFF_HINT_PENALTY = 0.8
 # Below this evidence (before calibration) a group of readings is not reported as a plate.
 MIN_PLATE_SCORE = 0.3
 # A second plate in the same photo needs stronger evidence than the first.
@@ -127,11 +136,29 @@ def _box_of(detection: dict) -> Box:
     )
 
 
-def _format_weight(match: FormatMatch, hinted: set[str] | None) -> float:
+@dataclass(frozen=True)
+class _Hint:
+    regions: set[str]
+    penalty: float
+
+
+def _format_weight(match: FormatMatch, hinted: _Hint | None) -> float:
     weight = match.format.prior * CORRECTION_PENALTY**match.corrections
-    if hinted is not None and match.format.region and match.format.region not in hinted:
-        weight *= OFF_HINT_PENALTY
+    if hinted is not None and match.format.region and match.format.region not in hinted.regions:
+        weight *= hinted.penalty
     return weight
+
+
+def _implied_regions(detections: dict) -> set[str]:
+    """Regions whose state or country names are read somewhere on the photo."""
+    words = region_words()
+    found: set[str] = set()
+    for detection in iter_lines(detections):
+        for word in fold(detection["DetectedText"]).split():
+            region = words.get(compact(word))
+            if region:
+                found.add(region)
+    return found
 
 
 def _readings_for_text(
@@ -141,7 +168,7 @@ def _readings_for_text(
     line_ids: tuple[int, ...],
     *,
     two_line: bool,
-    hinted: set[str] | None,
+    hinted: _Hint | None,
 ) -> list[Reading]:
     if not MIN_LEN <= len(text) <= MAX_LEN:
         return []
@@ -196,7 +223,7 @@ def _rows(lines: list[_Line]) -> list[tuple[_Line, ...]]:
     return runs
 
 
-def _collect(lines: list[_Line], hinted: set[str] | None) -> list[Reading]:
+def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
     readings: list[Reading] = []
     for line in lines:
         for piece, weight in pieces(line.raw):
@@ -302,7 +329,12 @@ def calibrate(evidence: float) -> float:
 
 def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dict]:
     """Plate readings in a DetectText response, best first; [] when no plate is found."""
-    hinted = regions_for_hint(region_hint)
+    regions = regions_for_hint(region_hint)
+    hinted = _Hint(regions, OFF_HINT_PENALTY) if regions is not None else None
+    if hinted is None:
+        implied = _implied_regions(detections)
+        if len(implied) == 1:
+            hinted = _Hint(implied, IMPLIED_OFF_HINT_PENALTY)
     lines: list[_Line] = []
     rejected: list[Box] = []
     for index, detection in enumerate(iter_lines(detections)):

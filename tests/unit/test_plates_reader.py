@@ -267,3 +267,39 @@ def test_a_plate_split_at_its_gaps_is_read_whole(
 def test_lines_on_one_row_far_apart_are_not_merged() -> None:
     detections = response(line("1234", (100, 600, 212, 650)), line("BCD", (700, 600, 784, 650)))
     assert "1234BCD" not in [p["text"] for p in read_plates(detections, region_hint="ES")]
+
+
+@pytest.mark.parametrize("words", [["FOR SALE"], ["TOYOTA", "FOR SALE"], ["OIL CHANGE"]])
+def test_words_whose_o_and_i_look_like_digits_are_no_plate(words: list[str]) -> None:
+    # Given only words on the photo (US plates print O and I as 0 and 1, so a lax reading
+    # would take "FOR SALE" for the plate F0RSALE)
+    detections = response(
+        *(line(w, (100, 100 + 80 * i, 300, 140 + 80 * i), 0.95) for i, w in enumerate(words))
+    )
+    # Then no plate is reported
+    assert read_plates(detections) == []
+
+
+def test_a_state_name_on_the_photo_favours_its_region_without_a_hint() -> None:
+    # Given a six-character reading that fits Sweden (LLL NNN) and the US generic format
+    # ("O" is never issued on standard US plates: it is their 0)
+    def margin(plates: list[dict]) -> float:
+        best: dict[str, float] = {}
+        for c in plates[0]["candidates"]:
+            best[c["region"]] = max(best.get(c["region"], 0.0), c["confidence"])
+        return best["US"] - best["SE"]
+
+    alone = read_plates(response(line("OSG719", PLATE_BOX, 0.9)))
+    # When the state's name is read on the plate too
+    with_state = read_plates(
+        response(line("FLORIDA", (420, 560, 580, 590), 0.95), line("OSG719", PLATE_BOX, 0.9))
+    )
+    # Then the US reading gains on the Swedish one
+    assert margin(with_state) > margin(alone)
+
+
+def test_florida_lln_lnl_layout_corrects_a_digit_position() -> None:
+    # Given the LLN LNL layout with a G read where the layout has a digit
+    plates = read_plates(response(line("MHGV4L", PLATE_BOX, 0.95)))
+    # Then the corrected reading is among the candidates under the Florida format
+    assert any(c["text"] == "MH6V4L" and c["format"] == "US-FL" for c in plates[0]["candidates"])
