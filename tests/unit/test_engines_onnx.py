@@ -8,13 +8,14 @@ import io
 from collections.abc import Iterator
 
 import boto3
+import numpy as np
 import pytest
 from moto import mock_aws
 from PIL import Image, ImageDraw, ImageFont
 
 from platescan import aws
 from platescan.engines import get_detector
-from platescan.engines.onnx import detect_bytes, detect_image
+from platescan.engines.onnx import _ALNUM, Recognised, detect_bytes, detect_image, format_guided
 from platescan.errors import DetectorTimeout, UnsupportedImage
 from platescan.plates import read_plates
 
@@ -138,3 +139,27 @@ def test_detector_reads_the_s3_object_upright(bucket: str) -> None:
 def test_a_missing_object_is_rejected_not_retried(bucket: str) -> None:
     with pytest.raises(UnsupportedImage, match="no longer exists"):
         get_detector("onnx").detect(bucket=bucket, key="uploads/u2/gone.jpg")
+
+
+def _recognised(text: str, probs: list[dict[str, float]]) -> Recognised:
+    table = np.zeros((len(text), len(_ALNUM)), np.float32)
+    for position, row in enumerate(probs):
+        for char, p in row.items():
+            table[position, _ALNUM.index(char)] = p
+    return Recognised(text, 0.9, text, 0.9, table)
+
+
+def test_format_guided_takes_the_recognisers_runner_up_of_the_needed_kind() -> None:
+    # Given a California plate whose first digit the recogniser read as Z (7 behind it)
+    sure = [{c: 0.97} for c in "ABC123"]
+    read = _recognised("ZABC123", [{"Z": 0.83, "7": 0.16, "2": 0.001}, *sure])
+    # Then the reading that fits NLLLNNN takes the 7, scored below the plain reading
+    guided = dict(format_guided(read))
+    assert "7ABC123" in guided
+    assert "2ABC123" not in guided
+    assert 0.0 < guided["7ABC123"] < 0.9
+
+
+def test_format_guided_adds_nothing_without_a_real_alternative() -> None:
+    read = _recognised("ZABC123", [{"Z": 0.99, "2": 0.001}, *[{c: 0.97} for c in "ABC123"]])
+    assert all(not text.startswith(("2", "7")) for text, _ in format_guided(read))
