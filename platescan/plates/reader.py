@@ -46,6 +46,9 @@ TWO_LINE_BONUS = 1.15
 ROW_GAP = 1.6
 # Of two runs on one row that both fit a format, the one explaining more of the row wins.
 ROW_PART_BONUS = 1.08
+# How far a plate's rank drops (in confidence) when its text is shorter than the tallest
+# plate's on the photo, times the share it is shorter by.
+SMALLER_TEXT_PENALTY = 0.1
 # Formats outside the region hint still compete, but start behind.
 OFF_HINT_PENALTY = 0.55
 # Without a hint, a state or country name read on the photo (CALIFORNIA, BRASIL) hints at
@@ -382,5 +385,14 @@ def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dic
                 ],
             }
         )
-    plates.sort(key=lambda p: -float(p["confidence"]))
+    # Between plates read about as surely, the taller text is likelier the registration:
+    # fleet numbers, model badges and stickers are printed smaller than plate characters.
+    tallest = max((float(p["box"]["height"]) for p in plates), default=0.0)
+
+    def rank(plate: dict) -> float:
+        height = float(plate["box"]["height"])
+        shortfall = 1.0 - height / tallest if tallest > 0 else 0.0
+        return float(plate["confidence"]) - SMALLER_TEXT_PENALTY * shortfall
+
+    plates.sort(key=lambda p: -rank(p))
     return plates

@@ -303,3 +303,14 @@ def test_florida_lln_lnl_layout_corrects_a_digit_position() -> None:
     plates = read_plates(response(line("MHGV4L", PLATE_BOX, 0.95)))
     # Then the corrected reading is among the candidates under the Florida format
     assert any(c["text"] == "MH6V4L" and c["format"] == "US-FL" for c in plates[0]["candidates"])
+
+
+def test_between_two_sure_readings_the_taller_text_is_the_plate() -> None:
+    # Given a fleet number painted small and the plate, both read surely and both fitting
+    # a format
+    detections = response(
+        line("3479CH", (100, 200, 200, 230), 0.97), line("7FR971", (400, 600, 560, 650), 0.99)
+    )
+    # Then the plate (taller characters) comes first, the fleet number is still reported
+    plates = read_plates(detections)
+    assert [p["text"] for p in plates] == ["7FR971", "3479CH"]
