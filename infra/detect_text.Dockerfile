@@ -17,4 +17,9 @@ ENV HOME=/tmp
 
 COPY task/ ${LAMBDA_TASK_ROOT}/
 
+# /var/task is read-only at run time, so Python cannot cache bytecode there: without this,
+# every cold start compiles all imports again (measured: 2.2 s instead of 0.45 s to import).
+# unchecked-hash keeps the image reproducible (no timestamps in the .pyc files).
+RUN python -m compileall -q --invalidation-mode unchecked-hash "${LAMBDA_TASK_ROOT}"
+
 CMD ["app.lambda_handler"]

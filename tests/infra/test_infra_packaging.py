@@ -117,3 +117,14 @@ def test_no_handler_imports_the_local_runtime() -> None:
     for function in FUNCTION_NAMES:
         source = (ROOT / "functions" / function / "app.py").read_text()
         assert "platescan.local" not in source and "moto" not in source, function
+
+
+def test_layer_bytecode_needs_the_runtimes_own_python(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Bytecode is per minor version: without python3.12 nothing is compiled, and it says so.
+    monkeypatch.setattr(packaging.shutil, "which", lambda name: None)
+    (tmp_path / "mod.py").write_text("x = 1\n")
+    with pytest.warns(UserWarning, match="without bytecode"):
+        assert packaging.compile_for_runtime(tmp_path) is False
+    assert not list(tmp_path.rglob("*.pyc"))
