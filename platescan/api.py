@@ -17,6 +17,7 @@ from platescan.settings import get_settings
 
 ALLOWED_TYPES = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",)}
 MAX_NAME_BYTES = 200
+MIN_SEARCH_CHARS = 2
 _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
@@ -83,7 +84,8 @@ def create_upload(body: Any, s3_client: Any | None = None) -> dict[str, Any]:
     fields: dict[str, str] = {"Content-Type": content_type}
     conditions: list[Any] = [
         {"Content-Type": content_type},
-        ["content-length-range", 1, settings.max_upload_bytes],
+        # exactly the size declared: the signature covers this photo, not any 10 MB
+        ["content-length-range", size, size],
     ]
     if region:
         fields["x-amz-meta-region"] = region.upper()
@@ -132,8 +134,12 @@ def _with_photo_link(record: dict[str, Any], s3_client: Any | None = None) -> di
 
 def search(plate: str | None) -> dict[str, Any]:
     """Records by plate: exact, or with `*` and `?` wildcards."""
-    if not plate or not records.normalise_plate_query(plate).strip("*?"):
+    query = records.normalise_plate_query(plate or "")
+    if not query.strip("*?"):
         raise ApiError(400, "give a plate to search for, e.g. ?plate=ABC123 or ?plate=AB*")
+    if len(query.replace("*", "").replace("?", "")) < MIN_SEARCH_CHARS:
+        # a lone letter and a wildcard would list most of the table
+        raise ApiError(400, f"give at least {MIN_SEARCH_CHARS} characters of the plate")
     if len(plate) > 20:
         raise ApiError(400, "a plate has at most 20 characters")
     items = records.search_by_plate(get_settings().results_table, plate)

@@ -61,7 +61,7 @@ def test_create_upload_returns_a_presigned_post_limited_to_the_photo(stack: Loca
     assert body["expires_in"] <= 300 and body["max_bytes"] == 10 * 1024 * 1024
     policy = json.loads(base64.b64decode(body["fields"]["policy"]))
     assert {"Content-Type": "image/jpeg"} in policy["conditions"]
-    assert ["content-length-range", 1, 10 * 1024 * 1024] in policy["conditions"]
+    assert ["content-length-range", 52_000, 52_000] in policy["conditions"]
     assert {"key": body["key"]} in policy["conditions"]
     assert headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:8000"
 
@@ -135,6 +135,8 @@ def test_there_is_no_route_that_lists_things(stack: LocalStack) -> None:
     status, body, _ = call(stack, "GET", "/results")
     assert status == 400 and "plate" in body["message"]
     assert call(stack, "GET", "/results", query="plate=*")[0] == 400
+    status, body, _ = call(stack, "GET", "/results", query="plate=A*")
+    assert status == 400 and "at least 2 characters" in body["message"]
 
 
 def test_a_processed_upload_is_returned_with_a_link_to_its_photo(stack: LocalStack) -> None:
