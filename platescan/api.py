@@ -140,7 +140,7 @@ def search(plate: str | None) -> dict[str, Any]:
     if len(query.replace("*", "").replace("?", "")) < MIN_SEARCH_CHARS:
         # a lone letter and a wildcard would list most of the table
         raise ApiError(400, f"give at least {MIN_SEARCH_CHARS} characters of the plate")
-    if len(plate) > 20:
+    if len(query) > 20:
         raise ApiError(400, "a plate has at most 20 characters")
-    items = records.search_by_plate(get_settings().results_table, plate)
+    items = records.search_by_plate(get_settings().results_table, query)
     return {"items": [_with_photo_link(item) for item in items]}

@@ -8,7 +8,10 @@ status-change events. These patches close exactly those gaps and nothing else:
 2. `Rule.send_to_targets` also delivers to Step Functions (StartExecution) and Lambda targets;
 3. `BaseExecutionWorkerCommunication.terminated` publishes "Step Functions Execution Status
    Change" events, so the FAILED listener runs as it does in AWS;
-4. the retrier's `time.sleep` can be scaled down, so tests do not wait out real backoff.
+4. the retrier's `time.sleep` can be scaled down, so tests do not wait out real backoff;
+5. `AmazonStateLanguageParser.parse` keeps each definition's syntax tree: moto parses the
+   ASL again for every execution (35 ms of CPU, holding the GIL); the program is still
+   built fresh from the tree for each execution, so no execution state is shared.
 
 If moto renames any of these, `tests/statemachine/test_seams.py` fails loudly.
 """
@@ -32,6 +35,8 @@ from typing import Any
 from moto.awslambda import models as lambda_models
 from moto.events import models as events_models
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.parse import asl_parser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.backend import execution as sfn_execution
 
 log = logging.getLogger("platescan.local")
@@ -251,6 +256,15 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
     original_send = events_models.Rule.send_to_targets
     original_terminated = sfn_execution.BaseExecutionWorkerCommunication.terminated
     original_time = retrier_decl.time
+    original_parse = asl_parser.AmazonStateLanguageParser.parse
+    trees: dict[str, Any] = {}
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        tree = trees.get(definition)
+        if tree is None:
+            _, tree = original_parse(definition)  # syntax errors still raise here
+            trees[definition] = tree
+        return Preprocessor().visit(tree), tree
 
     def send_to_targets(self: Any, event: Any, transform_input: bool = True) -> None:
         # moto raises on target types it does not know: give it only the ones it does.
@@ -281,6 +295,7 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
     events_models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
     sfn_execution.BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
     retrier_decl.time = scaled_time  # type: ignore[assignment]
+    asl_parser.AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
     try:
         yield REGISTRY
     finally:
@@ -288,3 +303,4 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
         events_models.Rule.send_to_targets = original_send  # type: ignore[method-assign]
         sfn_execution.BaseExecutionWorkerCommunication.terminated = original_terminated  # type: ignore[method-assign]
         retrier_decl.time = original_time
+        asl_parser.AmazonStateLanguageParser.parse = staticmethod(original_parse)  # type: ignore[method-assign]

@@ -46,7 +46,7 @@ def test_task_resources_map_to_function_folders(resource: str, function: str | N
 
 def test_stack_settings_come_from_the_committed_stack_files() -> None:
     prod = cost.load_stack("prod")
-    assert prod.memory_for("detect_text") == 3008
+    assert prod.memory_for("detect_text") == 1769
     assert prod.memory_for("validate_plate") == 256  # the default
     assert prod.upload_retention_days == 30
     assert cost.load_stack("dev").memory_for("detect_text") == 512
