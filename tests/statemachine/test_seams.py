@@ -89,3 +89,24 @@ def test_a_failed_execution_publishes_a_status_change_to_the_listener(
     assert record["status"] == "FAILED"
     assert record["error"] == {"type": "RuntimeError", "message": "disk on fire"}
     assert rekognition_stack.registry.invocations["platescan-mark-failed"] == 1
+
+
+def test_parse_seam_is_where_executions_get_their_program() -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend import execution_worker
+
+    assert list(inspect.signature(AmazonStateLanguageParser.parse).parameters) == ["definition"]
+    assert "AmazonStateLanguageParser.parse(" in inspect.getsource(execution_worker)
+
+
+def test_executions_get_a_fresh_program_from_the_kept_tree() -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    from platescan.local import seams
+
+    definition = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    with seams.installed():
+        first_program, first_tree = AmazonStateLanguageParser.parse(definition)
+        second_program, second_tree = AmazonStateLanguageParser.parse(definition)
+    assert first_tree is second_tree
+    assert first_program is not second_program
