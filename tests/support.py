@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import urllib.error
+import urllib.request
+import uuid
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
@@ -88,3 +91,35 @@ def detections(*lines: dict[str, Any]) -> dict[str, Any]:
     """A DetectText response from LINE detections (ids renumbered)."""
     numbered = [{**d, "Id": i} for i, d in enumerate(lines)]
     return {"TextDetections": numbered, "TextModelVersion": "3.0"}
+
+
+def request(
+    url: str,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    method: str | None = None,
+) -> tuple[int, bytes, dict[str, str]]:
+    """An HTTP request to the local service: (status, body, headers), 4xx/5xx included."""
+    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), dict(exc.headers)
+
+
+def multipart(fields: dict[str, str], data: bytes, file_name: str = "car.jpg") -> tuple[bytes, str]:
+    """A browser-style multipart/form-data body: the fields, then the file (as S3 wants)."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"

@@ -8,16 +8,13 @@ both, S3 -> EventBridge -> Step Functions -> handlers -> DynamoDB reads the plat
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from platescan.local.server import LocalService
-from tests.support import plate_photo
+from tests.support import multipart, plate_photo, request
 
 pytestmark = pytest.mark.e2e
 
@@ -30,40 +27,10 @@ def service() -> Iterator[LocalService]:
     svc.stop()
 
 
-def request(
-    url: str,
-    data: bytes | None = None,
-    headers: dict[str, str] | None = None,
-    method: str | None = None,
-) -> tuple[int, bytes]:
-    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def multipart(fields: dict[str, str], file_name: str, data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
-        + data
-        + b"\r\n"
-    )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
 def upload_through_api(
     service: LocalService, data: bytes, file_name: str, content_type: str
 ) -> dict[str, Any]:
-    status, body = request(
+    status, body, _ = request(
         f"{service.url}/api/uploads",
         json.dumps(
             {"file_name": file_name, "content_type": content_type, "size": len(data)}
@@ -72,8 +39,8 @@ def upload_through_api(
     )
     assert status == 201, body
     upload = json.loads(body)
-    form, form_type = multipart(upload["fields"], file_name, data)
-    status, body = request(upload["url"], form, {"Content-Type": form_type})
+    form, form_type = multipart(upload["fields"], data, file_name)
+    status, body, _ = request(upload["url"], form, {"Content-Type": form_type})
     assert status == 204, body
     return dict(upload)
 
@@ -93,17 +60,17 @@ def test_a_plate_uploaded_through_the_website_path_is_read(service: LocalService
     box = plate["box"]
     assert 0.30 < box["left"] < 0.45 and 0.55 < box["top"] < 0.70
     # and the API serves it, with a photo link the browser can load
-    status, body = request(f"{service.url}/api/results/{upload['upload_id']}")
+    status, body, _ = request(f"{service.url}/api/results/{upload['upload_id']}")
     assert status == 200
     result = json.loads(body)
     assert result["plates"][0]["text"] == "KX5823"
-    status, image = request(result["image_url"])
+    status, image, _ = request(result["image_url"])
     assert status == 200 and image == photo
 
 
 def test_the_s3_stand_in_enforces_the_policy(service: LocalService) -> None:
     photo = plate_photo("KX5823")
-    status, body = request(
+    status, body, _ = request(
         f"{service.url}/api/uploads",
         json.dumps({"file_name": "a.jpg", "content_type": "image/jpeg", "size": 10}).encode(),
         {"Content-Type": "application/json"},
@@ -111,13 +78,13 @@ def test_the_s3_stand_in_enforces_the_policy(service: LocalService) -> None:
     upload = json.loads(body)
     # a different content type than the one signed for
     tampered = {**upload["fields"], "Content-Type": "text/html"}
-    form, form_type = multipart(tampered, "a.jpg", photo)
-    status, body = request(upload["url"], form, {"Content-Type": form_type})
+    form, form_type = multipart(tampered, photo, "a.jpg")
+    status, body, _ = request(upload["url"], form, {"Content-Type": form_type})
     assert status == 403 and b"Content-Type" in body
     # a forged signature
     forged = {**upload["fields"], "x-amz-signature": "0" * 64}
-    form, form_type = multipart(forged, "a.jpg", photo)
-    status, body = request(upload["url"], form, {"Content-Type": form_type})
+    form, form_type = multipart(forged, photo, "a.jpg")
+    status, body, _ = request(upload["url"], form, {"Content-Type": form_type})
     assert status == 403 and b"SignatureDoesNotMatch" in body
 
 

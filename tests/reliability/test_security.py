@@ -10,9 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +18,7 @@ import pytest
 from platescan import api, aws
 from platescan.local.server import LocalService
 from platescan.settings import get_settings
-from tests.support import plate_photo
+from tests.support import multipart, plate_photo, request
 
 FOREIGN = "https://evil.example"
 LIMIT = 10 * 1024 * 1024
@@ -39,39 +36,12 @@ def service() -> Iterator[LocalService]:
     get_settings.cache_clear()
 
 
-def request(
-    url: str, data: bytes | None = None, headers: dict[str, str] | None = None, method: str = "GET"
-) -> tuple[int, bytes, dict[str, str]]:
-    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, response.read(), dict(response.headers)
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(), dict(exc.headers)
-
-
 def create_upload(service: LocalService, body: Any, origin: str | None = None) -> tuple[int, Any]:
     headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {})}
     status, raw, _ = request(
         f"{service.url}/api/uploads", json.dumps(body).encode(), headers, "POST"
     )
     return status, json.loads(raw)
-
-
-def multipart(fields: dict[str, str], data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-        for k, v in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="car.jpg"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
-        + data
-        + b"\r\n"
-    )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def post_file(upload: dict[str, Any], data: bytes, **overrides: str) -> tuple[int, str]:
