@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit bench browser clean
+.PHONY: run test lint typecheck bench browser clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)

@@ -18,7 +18,6 @@ import uuid
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -311,7 +310,3 @@ def serve(host: str = "127.0.0.1", port: int = 8000, engine: str = "onnx") -> No
         pass
     finally:
         service.stop()
-
-
-def site_files() -> list[Path]:
-    return sorted(p for p in SITE_DIR.rglob("*") if p.is_file())
