@@ -76,6 +76,9 @@ class Api(pulumi.ComponentResource):
                 },
                 timeout_s=10,
                 description="HTTP API: create uploads, get results, search by plate",
+                # X-Ray does not trace HTTP APIs, so no sampling rule reaches this function:
+                # Lambda alone samples it, at a rate no setting changes (infra/config.Tracing).
+                traced=cfg.tracing.api,
             ),
             opts=child,
         )

@@ -15,6 +15,9 @@ from typing import Any, Literal, cast
 import pulumi
 
 DetectorEngine = Literal["rekognition", "onnx"]
+# Lambda's instruction sets: Graviton (arm64) costs about 20% less per GB-second.
+Architecture = Literal["arm64", "x86_64"]
+TableClass = Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"]
 
 # The function folders under functions/, in the order of the pipeline, then the others.
 PIPELINE_FUNCTIONS = ("read_metadata", "detect_text", "validate_plate", "write_result")
@@ -29,6 +32,7 @@ _MB_PER_VCPU = 1769
 _MAX_VCPUS = 6
 
 DEFAULT_MEMORY_MB = 256
+DEFAULT_ARCHITECTURE: Architecture = "arm64"
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,21 @@ class ApiThrottle:
 
     rate_limit: float
     burst_limit: int
+
+
+@dataclass(frozen=True)
+class Tracing:
+    """X-Ray: how many pipeline executions are traced, and whether the API function is.
+
+    Step Functions starts each execution's trace and honours X-Ray sampling rules; the four
+    Lambda tasks follow the execution's decision. The API sits behind an HTTP API, which X-Ray
+    does not trace, so the `api` function decides alone, at Lambda's fixed rate (1 a second
+    and 5% of the rest), which no sampling rule changes: it is either traced or not.
+    """
+
+    reservoir_per_s: int = 1  # X-Ray's default rule: the first request each second...
+    fixed_rate: float = 0.05  # ...and 5% of the others
+    api: bool = True
 
 
 @dataclass(frozen=True)
@@ -57,6 +76,9 @@ class StackConfig:
     alarm_email: str | None
     protect_data: bool
     region_hint: str | None = None
+    architecture: Architecture = DEFAULT_ARCHITECTURE
+    tracing: Tracing = Tracing()
+    table_class: TableClass = "STANDARD"
 
     @property
     def prefix(self) -> str:
@@ -106,6 +128,24 @@ def _memory(raw: dict[str, Any] | None) -> dict[str, int]:
     return memory
 
 
+def _tracing(raw: dict[str, Any] | None) -> Tracing:
+    raw = raw or {}
+    unknown = set(raw) - {"reservoirPerSecond", "fixedRate", "api"}
+    if unknown:
+        raise ValueError(f"platescan:tracing has unknown keys: {', '.join(sorted(unknown))}")
+    default = Tracing()
+    reservoir = int(raw.get("reservoirPerSecond", default.reservoir_per_s))
+    rate = float(raw.get("fixedRate", default.fixed_rate))
+    if reservoir < 0:
+        raise ValueError(f"platescan:tracing.reservoirPerSecond must be 0 or more; got {reservoir}")
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"platescan:tracing.fixedRate must be between 0 and 1; got {rate}")
+    api = raw.get("api", default.api)
+    if not isinstance(api, bool):
+        raise ValueError(f"platescan:tracing.api must be true or false; got {api!r}")
+    return Tracing(reservoir_per_s=reservoir, fixed_rate=rate, api=api)
+
+
 def load() -> StackConfig:
     """Read and validate the current stack's configuration."""
     cfg = pulumi.Config("platescan")
@@ -116,6 +156,14 @@ def load() -> StackConfig:
         raise ValueError(f"platescan:logRetentionDays must be one of {_LOG_RETENTION_DAYS}")
     engine = _choice("detectorEngine", cfg.get("detectorEngine") or "rekognition",
                      ("rekognition", "onnx"))  # fmt: skip
+    architecture = _choice(
+        "architecture", cfg.get("architecture") or DEFAULT_ARCHITECTURE, ("arm64", "x86_64")
+    )
+    table_class = _choice(
+        "tableClass",
+        cfg.get("tableClass") or "STANDARD",
+        ("STANDARD", "STANDARD_INFREQUENT_ACCESS"),
+    )
     return StackConfig(
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
@@ -140,4 +188,7 @@ def load() -> StackConfig:
         alarm_email=cfg.get("alarmEmail") or None,
         protect_data=cfg.get_bool("protectData") or False,
         region_hint=cfg.get("regionHint") or None,
+        architecture=cast(Architecture, architecture),
+        tracing=_tracing(cfg.get_object("tracing")),
+        table_class=cast(TableClass, table_class),
     )

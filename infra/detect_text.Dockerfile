@@ -2,6 +2,9 @@
 # container image. Built by the Pulumi program (infra/pipeline.py) from a context staged by
 # infra/packaging.py: the engine's wheels (341 MB unzipped) exceed Lambda's 250 MB zip limit.
 # The base image's Python must match packaging.LAMBDA_RUNTIME.
+# Built for the stack's architecture (platescan:architecture, arm64 by default): the base
+# image publishes arm64 and x86_64, and pip picks the matching wheels. Building arm64 on an
+# x86_64 machine needs QEMU for the RUN steps (docs/deploy.md).
 FROM public.ecr.aws/lambda/python:3.12
 
 # Dependencies first, so a code change rebuilds only the last layer. Binary wheels only,

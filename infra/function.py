@@ -2,7 +2,9 @@
 
 Every function in platescan is built through this component so that each gets exactly the
 same hardening (own role, X-Ray, JSON logs with a retention period, Powertools settings) and
-differs only in the statements it is granted and the environment it reads.
+differs only in the statements it is granted and the environment it reads. Every function runs
+on the stack's one architecture (`platescan:architecture`), the one its layer or image is
+built for.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import StackConfig
-from infra.packaging import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, Package
+from infra.packaging import LAMBDA_RUNTIME, Package
 
 
 @dataclass
@@ -44,6 +46,10 @@ class FunctionArgs:
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     timeout_s: int = 30
     description: str = ""
+    # Active: Lambda traces what upstream sampled, and samples requests that arrive without
+    # a decision at its own fixed rate. False: PassThrough (only what upstream sampled, which
+    # nothing upstream of the API does) with Powertools' Tracer off.
+    traced: bool = True
 
 
 class Function(pulumi.ComponentResource):
@@ -93,6 +99,7 @@ class Function(pulumi.ComponentResource):
             "POWERTOOLS_SERVICE_NAME": cfg.project,
             "POWERTOOLS_LOG_LEVEL": cfg.log_level,
             "POWERTOOLS_METRICS_NAMESPACE": f"{cfg.project.capitalize()}/{cfg.stack}",
+            **({} if args.traced else {"POWERTOOLS_TRACE_DISABLED": "true"}),
             **args.environment,
         }
         zipped = args.code if isinstance(args.code, ZipCode) else None
@@ -103,11 +110,11 @@ class Function(pulumi.ComponentResource):
             name=physical,
             description=args.description,
             role=self.role.arn,
-            architectures=[LAMBDA_ARCHITECTURE],
+            architectures=[cfg.architecture],
             memory_size=cfg.memory_for(args.function),
             timeout=args.timeout_s,
             environment={"variables": environment},
-            tracing_config={"mode": "Active"},
+            tracing_config={"mode": "Active" if args.traced else "PassThrough"},
             logging_config={
                 "log_format": "JSON",
                 "log_group": self.log_group.name,

@@ -11,13 +11,20 @@ Three kinds of artefact, all under `build/` (ignored by git):
 - the **ONNX image context** for `detect_text` when the stack chooses the `onnx` engine: a
   staged folder with the Dockerfile, the requirement files, the handler and `platescan/`.
 
+Every artefact targets one instruction set, the stack's `platescan:architecture` (arm64 by
+default: Graviton costs about 20% less per GB-second). The layer's wheels are chosen for it
+(`manylinux_2_28_aarch64` or `_x86_64`) and the image is built for it; all the binary
+dependencies (numpy, pillow, onnxruntime, opencv-python-headless) publish wheels for both.
+
 Why the ONNX engine is a container image and not a layer: Lambda caps a function and all its
 layers at 250 MB unzipped, and the engine's wheels for the Lambda platform (cp312,
 manylinux x86_64, measured with `pip download` and unzip) take 341 MB: opencv-python-headless
 144 MB (74 MB of it the bundled shared libraries cv2 links against, so they cannot be
 pruned), onnxruntime 63 MB, numpy 57 MB, rapidocr 32 MB (its PP-OCRv6 models), pillow 20 MB,
-the rest about 25 MB. Container images may be 10 GB, load models from the image at cold
-start with no download, and are built by the Pulumi program itself from the same pins.
+the rest about 25 MB. The aarch64 wheels are smaller (opencv-python-headless 90 MB,
+onnxruntime 56 MB, numpy 55 MB, pillow 22 MB) but still over the limit with the rest.
+Container images may be 10 GB, load models from the image at cold start with no download,
+and are built by the Pulumi program itself from the same pins.
 The other functions stay on zips and a small layer (about 60 MB unzipped), which start faster
 than an image.
 
@@ -52,8 +59,11 @@ ONNX_DOCKERFILE = Path(__file__).resolve().parent / "detect_text.Dockerfile"
 # The Lambda runtime the zips target, and the wheels pip must pick for it.
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_PYTHON_VERSION = "3.12"
-LAMBDA_ARCHITECTURE = "x86_64"
-LAMBDA_PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64")
+# The wheels pip may pick for each Lambda architecture (the runtime's glibc is 2.34).
+LAMBDA_PLATFORMS = {
+    "arm64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64"),
+    "x86_64": ("manylinux_2_28_x86_64", "manylinux2014_x86_64"),
+}
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _SKIPPED_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
@@ -70,7 +80,7 @@ class Package:
     sha256: str
 
 
-Installer = Callable[[Path, Path], None]
+Installer = Callable[[Path, Path, str], None]  # (requirements, target, architecture)
 
 
 def _walk(root: Path, *, exclude: tuple[str, ...] = ()) -> Iterator[Path]:
@@ -124,9 +134,11 @@ def build_function(function: str, build_dir: Path | None = None) -> Package:
     return deterministic_zip(function_entries(function), dest)
 
 
-def pip_install(requirements: Path, target: Path) -> None:
+def pip_install(requirements: Path, target: Path, architecture: str) -> None:
     """Install `requirements` for the Lambda platform into `target` (binary wheels only)."""
-    platforms = [arg for platform in LAMBDA_PLATFORMS for arg in ("--platform", platform)]
+    platforms = [
+        arg for platform in LAMBDA_PLATFORMS[architecture] for arg in ("--platform", platform)
+    ]
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
         "--disable-pip-version-check", "--only-binary=:all:", *platforms,
@@ -168,12 +180,12 @@ def compile_for_runtime(root: Path) -> bool:
     return True
 
 
-def _layer_key(requirements: Path) -> str:
+def _layer_key(requirements: Path, architecture: str) -> str:
     """What the layer depends on: the names, the pins, the target platform."""
     digest = hashlib.sha256()
     for part in (requirements.read_bytes(), CONSTRAINTS.read_bytes()):
         digest.update(part)
-    digest.update(" ".join((LAMBDA_PYTHON_VERSION, *LAMBDA_PLATFORMS)).encode())
+    digest.update(" ".join((LAMBDA_PYTHON_VERSION, *LAMBDA_PLATFORMS[architecture])).encode())
     return digest.hexdigest()[:16]
 
 
@@ -181,14 +193,18 @@ def build_layer(
     requirements: Path = LAYER_REQUIREMENTS,
     build_dir: Path | None = None,
     installer: Installer | None = None,
+    architecture: str = "arm64",
 ) -> Package:
-    """The dependency layer, rebuilt only when the requirements or the pins change."""
-    dest = (build_dir or BUILD_DIR) / f"layer-{_layer_key(requirements)}.zip"
+    """The dependency layer for one architecture, rebuilt only when the pins change."""
+    if architecture not in LAMBDA_PLATFORMS:
+        raise ValueError(f"no Lambda platform for architecture {architecture!r}")
+    key = _layer_key(requirements, architecture)
+    dest = (build_dir or BUILD_DIR) / f"layer-{architecture}-{key}.zip"
     if dest.is_file():
         return Package(dest, sha256_b64(dest))
     with tempfile.TemporaryDirectory(prefix="platescan-layer-") as tmp:
         target = Path(tmp) / "python"
-        (installer or pip_install)(requirements, target)
+        (installer or pip_install)(requirements, target, architecture)
         compile_for_runtime(target)
         entries = {f"python/{path.relative_to(target).as_posix()}": path for path in _walk(target)}
         return deterministic_zip(entries, dest)

@@ -34,6 +34,13 @@ FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 # Lambda timeouts stay under the Task's TimeoutSeconds in the ASL, so a slow invocation
 # surfaces as the function's own timeout error, which the state machine retries.
 TIMEOUTS_S = {"read_metadata": 20, "detect_text": 90, "validate_plate": 20, "write_result": 20}
+# The image platform for each Lambda architecture (the base image publishes both).
+DOCKER_PLATFORMS = {
+    "arm64": docker_build.Platform.LINUX_ARM64,
+    "x86_64": docker_build.Platform.LINUX_AMD64,
+}
+# X-Ray evaluates sampling rules by priority, lowest first; the default rule comes last.
+SAMPLING_RULE_PRIORITY = 1000
 # How long EventBridge keeps retrying a delivery before it goes to the dead-letter queue.
 DELIVERY_MAX_AGE_S = 6 * 3600
 DELIVERY_MAX_ATTEMPTS = 50
@@ -95,10 +102,12 @@ class Pipeline(pulumi.ComponentResource):
             f"{name}-dependencies",
             layer_name=f"{cfg.prefix}-dependencies",
             description="platescan's pinned Python dependencies (infra/requirements-lambda.txt)",
-            code=pulumi.FileArchive(str((layer := packaging.build_layer()).path)),
+            code=pulumi.FileArchive(
+                str((layer := packaging.build_layer(architecture=cfg.architecture)).path)
+            ),
             source_code_hash=layer.sha256,
             compatible_runtimes=[packaging.LAMBDA_RUNTIME],
-            compatible_architectures=[packaging.LAMBDA_ARCHITECTURE],
+            compatible_architectures=[cfg.architecture],
             opts=child,
         )
         read_objects = ["s3:GetObject", "s3:GetObjectVersion"]
@@ -248,9 +257,9 @@ class Pipeline(pulumi.ComponentResource):
             f"{name}-{function.replace('_', '-')}-image",
             context={"location": str(context)},
             dockerfile={"location": str(context / "Dockerfile")},
-            # Lambda runs x86_64 here, and refuses image indexes: one platform, and the
+            # The stack's architecture; Lambda refuses image indexes: one platform, and the
             # deploy doc has BUILDX_NO_DEFAULT_ATTESTATIONS=1 to keep provenance out.
-            platforms=[docker_build.Platform.LINUX_AMD64],
+            platforms=[DOCKER_PLATFORMS[cfg.architecture]],
             push=True,
             tags=[
                 self.repository.repository_url.apply(
@@ -323,6 +332,33 @@ class Pipeline(pulumi.ComponentResource):
             },
             tracing_configuration={"enabled": True},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.state_machine_policy]),
+        )
+        self._trace_sampling(name, cfg, child)
+
+    def _trace_sampling(self, name: str, cfg: StackConfig, child: pulumi.ResourceOptions) -> None:
+        """How many executions X-Ray records: one rule for this state machine only.
+
+        Step Functions honours X-Ray sampling rules for the executions it starts (no upstream
+        service passes a trace header here: EventBridge starts them), and the Lambda tasks
+        follow the execution's decision through the trace header Step Functions passes on
+        (AWS docs: "Configuring sampling rules" in the X-Ray guide; "Visualize Lambda function
+        invocations using AWS X-Ray"). So this rule sets the X-Ray cost of the whole pipeline.
+        Matched by the state machine's name, which is unique to the stack.
+        """
+        self.sampling_rule = aws.xray.SamplingRule(
+            f"{name}-trace-sampling",
+            rule_name=f"{cfg.prefix}-pipeline"[:32],
+            priority=SAMPLING_RULE_PRIORITY,
+            version=1,
+            reservoir_size=cfg.tracing.reservoir_per_s,
+            fixed_rate=cfg.tracing.fixed_rate,
+            service_name=f"{cfg.prefix}-pipeline",
+            service_type="*",
+            resource_arn="*",
+            host="*",
+            http_method="*",
+            url_path="*",
+            opts=child,
         )
 
     # -- events --------------------------------------------------------------------------

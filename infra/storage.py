@@ -147,6 +147,9 @@ class Storage(pulumi.ComponentResource):
         self.table = aws.dynamodb.Table(
             f"{name}-results",
             billing_mode="PAY_PER_REQUEST",
+            # Standard-IA: storage at 40% of Standard's price, requests at 125%; worth it when
+            # storage is most of the table's bill, as with a year of records (docs/performance.md).
+            table_class=cfg.table_class,
             hash_key="upload_id",
             attributes=[
                 {"name": "upload_id", "type": "S"},

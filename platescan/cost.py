@@ -5,8 +5,9 @@ The estimate is built from three kinds of input, kept apart so each can be check
 - **prices**: AWS list prices, with the date they were taken and where from, in
   `platescan/prices.json` (the only place prices live);
 - **the project itself**: state transitions and pipeline invocations per photo are counted
-  on the happy path of `statemachine/plate_pipeline.asl.json`; memory sizes and retention
-  come from `Pulumi.<stack>.yaml`, as the stack deploys them;
+  on the happy path of `statemachine/plate_pipeline.asl.json`; memory sizes, retention, the
+  Lambda architecture, X-Ray sampling and the table class come from `Pulumi.<stack>.yaml`, as
+  the stack deploys them;
 - **measured durations**: each handler's median warm duration from a bench run
   (`--from-bench FILE` takes the bench's JSON line; the default is the run recorded in
   `prices.json` with its date and load), and cold-start times from `bench --startup`;
@@ -17,7 +18,9 @@ Lambda time on AWS is not the local time: a function gets CPU in proportion to i
 (one vCPU at 1,769 MB), so a handler measured on one local core takes `1769 / memory` times
 as long below that size. Every measured duration is scaled so, as if all of it were CPU
 work (the safe side), and a network round trip is added for each AWS call, which the
-in-process local stack does not make.
+in-process local stack does not make. The durations were measured on x86_64; on arm64
+(Graviton) they are taken as they are, which the price per GB-second then makes about 20%
+cheaper: an assumption until a deployed stack's REPORT lines say otherwise.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import json
 import math
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,9 @@ ENGINES = ("onnx", "rekognition")
 MB_PER_VCPU = 1769  # Lambda: one vCPU's worth of CPU per 1,769 MB of memory
 MAX_TRANSITIONS = 6  # issue 7: every state on the happy path is billed
 SECONDS_PER_MONTH = 30 * 86400
+ARCHITECTURES = ("arm64", "x86_64")
+LAMBDA_PRICE_KEYS = {"arm64": "lambda_arm64_per_gb_second", "x86_64": "lambda_x86_per_gb_second"}
+TABLE_CLASSES = ("STANDARD", "STANDARD_INFREQUENT_ACCESS")
 # The breakdown's services, in the order the table prints them.
 SERVICES = (
     "rekognition",
@@ -76,6 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="override one function's memory, e.g. detect_text=1769 (repeatable)",
     )
     parser.add_argument("--photo-mb", type=float, help="size of a photo (default in prices.json)")
+    parser.add_argument(
+        "--architecture", choices=ARCHITECTURES, help="override the stack's Lambda architecture"
+    )
+    parser.add_argument(
+        "--upload-retention-days", type=int, help="override how long the stack keeps photos"
+    )
 
 
 # -- inputs ------------------------------------------------------------------------------
@@ -133,13 +145,21 @@ class Stack:
     memory_mb: dict[str, int]
     upload_retention_days: int
     record_retention_days: int
+    architecture: str = "arm64"
+    # X-Ray: the sampling rule of the pipeline's executions, and whether the API is traced
+    # (infra/config.Tracing; the defaults are X-Ray's default rule and an Active function).
+    trace_reservoir_per_s: int = 1
+    trace_fixed_rate: float = 0.05
+    trace_api: bool = True
+    table_class: str = "STANDARD"
 
     def memory_for(self, function: str) -> int:
         return self.memory_mb.get(function, self.memory_mb.get("default", 256))
 
 
 def load_stack(name: str, root: Path = REPO_ROOT) -> Stack:
-    """Memory and retention from `Pulumi.<name>.yaml` (the same keys infra/config.py reads)."""
+    """The stack's settings from `Pulumi.<name>.yaml` (the keys infra/config.py reads, with
+    the same defaults)."""
     import yaml
 
     path = root / f"Pulumi.{name}.yaml"
@@ -150,11 +170,21 @@ def load_stack(name: str, root: Path = REPO_ROOT) -> Stack:
         "default": 256,
         **{k: int(v) for k, v in (config.get("platescan:memoryMb") or {}).items()},
     }
+    tracing = config.get("platescan:tracing") or {}
+    architecture = str(config.get("platescan:architecture") or "arm64")
+    table_class = str(config.get("platescan:tableClass") or "STANDARD")
+    if architecture not in ARCHITECTURES or table_class not in TABLE_CLASSES:
+        raise ValueError(f"{path}: unknown architecture or table class")
     return Stack(
         name=name,
         memory_mb=memory,
         upload_retention_days=int(config.get("platescan:uploadRetentionDays", 30)),
         record_retention_days=int(config.get("platescan:recordRetentionDays", 365)),
+        architecture=architecture,
+        trace_reservoir_per_s=int(tracing.get("reservoirPerSecond", 1)),
+        trace_fixed_rate=float(tracing.get("fixedRate", 0.05)),
+        trace_api=bool(tracing.get("api", True)),
+        table_class=table_class,
     )
 
 
@@ -188,11 +218,13 @@ def cpu_factor(memory_mb: int) -> float:
     return max(1.0, MB_PER_VCPU / memory_mb)
 
 
-def xray_sampled(requests_per_s: float) -> float:
-    """Fraction of requests X-Ray's default rule records: 1 a second, then 5% of the rest."""
-    if requests_per_s <= 1.0:
-        return 1.0
-    return (1.0 + 0.05 * (requests_per_s - 1.0)) / requests_per_s
+def xray_sampled(requests_per_s: float, reservoir: int = 1, rate: float = 0.05) -> float:
+    """Fraction of requests a sampling rule records: `reservoir` a second, then `rate` of the
+    rest. The defaults are X-Ray's default rule (1 a second and 5%), which is also Lambda's
+    fixed rate for requests that arrive with no sampling decision."""
+    if requests_per_s <= reservoir:
+        return 1.0 if reservoir > 0 else rate
+    return (reservoir + rate * (requests_per_s - reservoir)) / requests_per_s
 
 
 @dataclass
@@ -265,24 +297,35 @@ def estimate(
     writes = 1 + 2 * record_kb  # PROCESSING item; final item; its by_plate index entry
     reads = usage["api_requests_per_photo"] * usage["dynamodb_reads_per_api_request"]
     months_kept = stack.record_retention_days / 30
-    # Stored in the table and again in the by_plate index, 100 bytes of overhead each.
+    # Stored in the table and again in the by_plate index, 100 bytes of overhead each;
+    # point-in-time recovery (on in every stack) bills the table's copy only.
     record_gb_months = 2 * (record_bytes + 100) / 1024**3 * months_kept
+    backup_gb_months = record_gb_months / 2
+    ddb = "dynamodb_ia" if stack.table_class == "STANDARD_INFREQUENT_ACCESS" else "dynamodb"
     photo_gb_months = photo_mb / 1024 * stack.upload_retention_days / 30
     site_requests = usage["site_visits_per_photo"] * usage["site_requests_per_visit"]
     site_gb = usage["site_visits_per_photo"] * usage["site_kb_per_visit"] / 1024 / 1024
     photos_per_s = photos / SECONDS_PER_MONTH
     api_per_s = photos_per_s * usage["api_requests_per_photo"]
-    traces = xray_sampled(photos_per_s) + usage["api_requests_per_photo"] * xray_sampled(api_per_s)
+    # Step Functions starts each execution's trace under the stack's sampling rule, and its
+    # Lambda tasks follow that decision; the API function (behind an HTTP API, which X-Ray
+    # does not trace) is sampled by Lambda at its fixed rate, or not traced at all.
+    pipeline_traces = xray_sampled(
+        photos_per_s, stack.trace_reservoir_per_s, stack.trace_fixed_rate
+    )
+    api_traces = usage["api_requests_per_photo"] * xray_sampled(api_per_s) if stack.trace_api else 0
+    traces = pipeline_traces + api_traces
     log_gb = lambda_requests * usage["log_bytes_per_invocation"] / 1e9
 
     per_photo = {
         "rekognition": price["rekognition_detect_text_per_image"] if engine == "rekognition" else 0,
         "step_functions": transitions * price["step_functions_standard_per_transition"],
-        "lambda_compute": gb_seconds * price["lambda_x86_per_gb_second"],
+        "lambda_compute": gb_seconds * price[LAMBDA_PRICE_KEYS[stack.architecture]],
         "lambda_requests": lambda_requests * price["lambda_per_request"],
-        "dynamodb": writes * price["dynamodb_on_demand_per_write_unit"]
-        + reads * price["dynamodb_on_demand_per_read_unit"]
-        + record_gb_months * price["dynamodb_storage_per_gb_month"],
+        "dynamodb": writes * price[f"{ddb}_on_demand_per_write_unit"]
+        + reads * price[f"{ddb}_on_demand_per_read_unit"]
+        + record_gb_months * price[f"{ddb}_storage_per_gb_month"]
+        + backup_gb_months * price["dynamodb_pitr_per_gb_month"],
         "s3_requests": usage["s3_puts_per_photo"] * price["s3_standard_per_put"]
         + usage["s3_gets_per_photo"] * price["s3_standard_per_get"],
         "s3_storage": photo_gb_months * price["s3_standard_per_gb_month"],
@@ -304,9 +347,12 @@ def estimate(
             "lambda_billed_s": seconds,
             "lambda_gb_s": round(gb_seconds, 4),
             "memory_mb": {f: stack.memory_for(f) for f in invocations},
+            "architecture": stack.architecture,
+            "xray_traces": round(traces, 4),
             "dynamodb_write_units": writes,
             "photo_mb": photo_mb,
             "upload_retention_days": stack.upload_retention_days,
+            "table_class": stack.table_class,
         },
         "fixed_usd_per_month": round(fixed, 2),
         "stack": stack.name,
@@ -318,14 +364,22 @@ def estimate(
 # -- the command -------------------------------------------------------------------------
 
 
-def _memory_overrides(stack: Stack, overrides: list[str]) -> Stack:
+def _overrides(stack: Stack, args: argparse.Namespace) -> Stack:
+    """The stack with the command line's --memory, --architecture and retention applied."""
     memory = dict(stack.memory_mb)
-    for item in overrides:
+    for item in args.memory:
         function, _, size = item.partition("=")
         if not size.isdigit() or not 128 <= int(size) <= 10240:
             raise ValueError(f"--memory expects FUNCTION=MB with 128-10240 MB; got {item!r}")
         memory[function.strip()] = int(size)
-    return Stack(stack.name, memory, stack.upload_retention_days, stack.record_retention_days)
+    stack = replace(stack, memory_mb=memory)
+    if args.architecture:
+        stack = replace(stack, architecture=args.architecture)
+    if args.upload_retention_days is not None:
+        if args.upload_retention_days <= 0:
+            raise ValueError("--upload-retention-days must be a positive number of days")
+        stack = replace(stack, upload_retention_days=args.upload_retention_days)
+    return stack
 
 
 def format_table(result: Estimate) -> str:
@@ -340,7 +394,7 @@ def main(args: argparse.Namespace) -> int:
     prices = load_prices()
     measured = prices["measured"]
     try:
-        stack = _memory_overrides(load_stack(args.stack), args.memory)
+        stack = _overrides(load_stack(args.stack), args)
         if args.from_bench:
             line = bench_line(args.from_bench)
             source = f"bench line in {args.from_bench}"

@@ -28,10 +28,10 @@ CONFIGURATIONS = {
 }
 
 
-def _stub_installer(requirements: Path, target: Path) -> None:
+def _stub_installer(requirements: Path, target: Path, architecture: str) -> None:
     package = target / "stub_dependency"
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text(f"# stands in for {requirements.name}\n")
+    (package / "__init__.py").write_text(f"# stands in for {requirements.name} ({architecture})\n")
 
 
 @pytest.fixture(scope="session")

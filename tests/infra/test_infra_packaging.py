@@ -68,31 +68,47 @@ def test_every_function_folder_packages(tmp_path: Path) -> None:
         assert packaging.build_function(function, tmp_path).path.is_file()
 
 
-def test_the_layer_is_built_once_per_set_of_pins(tmp_path: Path) -> None:
-    calls: list[Path] = []
+def test_the_layer_is_built_once_per_set_of_pins_and_architecture(tmp_path: Path) -> None:
+    calls: list[tuple[Path, str]] = []
 
-    def installer(requirements: Path, target: Path) -> None:
-        calls.append(requirements)
+    def installer(requirements: Path, target: Path, architecture: str) -> None:
+        calls.append((requirements, architecture))
         (target / "dependency").mkdir(parents=True)
         (target / "dependency" / "__init__.py").write_text("VERSION = 1\n")
 
     first = packaging.build_layer(build_dir=tmp_path, installer=installer)
     second = packaging.build_layer(build_dir=tmp_path, installer=installer)
-    assert calls == [packaging.LAYER_REQUIREMENTS]
+    assert calls == [(packaging.LAYER_REQUIREMENTS, "arm64")]  # the default architecture
     assert first == second
+    other = packaging.build_layer(build_dir=tmp_path, installer=installer, architecture="x86_64")
+    assert calls[-1] == (packaging.LAYER_REQUIREMENTS, "x86_64")
+    assert other.path != first.path  # one cached layer per architecture
+    with pytest.raises(ValueError, match="architecture"):
+        packaging.build_layer(build_dir=tmp_path, installer=installer, architecture="sparc")
     with zipfile.ZipFile(first.path) as archive:
         # Lambda puts a layer's python/ folder on sys.path.
         assert archive.namelist() == ["python/dependency/__init__.py"]
 
 
-def test_pip_targets_the_lambda_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("architecture", "wheel_platform", "other"),
+    [("arm64", "manylinux_2_28_aarch64", "x86_64"), ("x86_64", "manylinux2014_x86_64", "aarch64")],
+)
+def test_pip_targets_the_lambda_platform(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    architecture: str,
+    wheel_platform: str,
+    other: str,
+) -> None:
     seen: list[list[str]] = []
     monkeypatch.setattr(packaging.subprocess, "run", lambda cmd, check: seen.append(cmd))
-    packaging.pip_install(packaging.LAYER_REQUIREMENTS, tmp_path)
+    packaging.pip_install(packaging.LAYER_REQUIREMENTS, tmp_path, architecture)
     (command,) = seen
     assert "--only-binary=:all:" in command
     assert command[command.index("--python-version") + 1] == packaging.LAMBDA_PYTHON_VERSION
-    assert "manylinux2014_x86_64" in command
+    assert wheel_platform in command
+    assert not [arg for arg in command if other in arg]  # wheels of one instruction set only
     assert command[command.index("-c") + 1] == str(ROOT / "requirements.txt")
 
 

@@ -72,6 +72,80 @@ def test_the_state_machine_is_standard_logged_and_traced(deployment: Deployment)
     assert logging["includeExecutionData"] is True
 
 
+DOCKER_PLATFORMS = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
+
+
+def _architecture(deployment: Deployment) -> str:
+    return str(deployment.config.get("platescan:architecture", "arm64"))
+
+
+def test_functions_layer_and_image_share_the_stacks_architecture(deployment: Deployment) -> None:
+    architecture = _architecture(deployment)
+    functions = deployment.of_type(FUNCTION)
+    assert len(functions) == 6
+    for function in functions:
+        assert function["architectures"] == [architecture], function.name
+    (layer,) = deployment.of_type("aws:lambda/layerVersion:LayerVersion")
+    assert layer["compatibleArchitectures"] == [architecture]
+    assert f"layer-{architecture}-" in layer["code"].path  # built with wheels for it
+    for image in deployment.of_type("docker-build:index:Image"):
+        assert image["platforms"] == [DOCKER_PLATFORMS[architecture]]
+
+
+def test_x86_64_is_one_setting_away(build_dir: Path) -> None:
+    deployment = deploy(
+        "prod", {"platescan:architecture": "x86_64", "platescan:detectorEngine": "onnx"}
+    )
+    assert {a for f in deployment.of_type(FUNCTION) for a in f["architectures"]} == {"x86_64"}
+    (layer,) = deployment.of_type("aws:lambda/layerVersion:LayerVersion")
+    assert layer["compatibleArchitectures"] == ["x86_64"]
+    (image,) = deployment.of_type("docker-build:index:Image")
+    assert image["platforms"] == ["linux/amd64"]
+
+
+def test_an_unknown_architecture_is_refused(build_dir: Path) -> None:
+    with pytest.raises(Exception, match="architecture"):
+        deploy("dev", {"platescan:architecture": "sparc"})
+
+
+def test_one_sampling_rule_sets_how_many_executions_are_traced(deployment: Deployment) -> None:
+    (rule,) = deployment.of_type("aws:xray/samplingRule:SamplingRule")
+    tracing = deployment.config["platescan:tracing"]
+    assert rule["reservoirSize"] == tracing["reservoirPerSecond"]
+    assert rule["fixedRate"] == tracing["fixedRate"]
+    # This state machine's executions only: matched by its name, everything else open.
+    assert rule["serviceName"] == _state_machine(deployment)["name"]
+    assert len(rule["ruleName"]) <= 32 and rule["version"] == 1
+    assert rule["priority"] < 10000  # evaluated before X-Ray's default rule
+    for key in ("serviceType", "resourceArn", "host", "httpMethod", "urlPath"):
+        assert rule[key] == "*"
+
+
+def test_prod_samples_executions_and_leaves_the_api_untraced(
+    deployments: dict[str, Deployment],
+) -> None:
+    (rule,) = deployments["prod"].of_type("aws:xray/samplingRule:SamplingRule")
+    assert rule["reservoirSize"] == 0 and 0 < rule["fixedRate"] <= 0.05
+    (api,) = [f for f in deployments["prod"].of_type(FUNCTION) if f["name"].endswith("-api")]
+    assert api["tracingConfig"] == {"mode": "PassThrough"}
+    (dev_rule,) = deployments["dev"].of_type("aws:xray/samplingRule:SamplingRule")
+    assert (dev_rule["reservoirSize"], dev_rule["fixedRate"]) == (1, 0.05)  # X-Ray's default
+
+
+@pytest.mark.parametrize(
+    ("tracing", "match"),
+    [
+        ({"fixedRate": 1.5}, "fixedRate"),
+        ({"reservoirPerSecond": -1}, "reservoirPerSecond"),
+        ({"api": "no"}, "api"),
+        ({"rate": 0.1}, "unknown keys"),
+    ],
+)
+def test_bad_tracing_settings_are_refused(build_dir: Path, tracing: dict, match: str) -> None:
+    with pytest.raises(Exception, match=match):
+        deploy("dev", {"platescan:tracing": tracing})
+
+
 def test_the_state_machine_may_invoke_exactly_its_four_tasks(deployment: Deployment) -> None:
     statements = _policy_of(deployment, _state_machine(deployment)["roleArn"])
     invoke = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
@@ -183,7 +257,7 @@ def test_onnx_engine_deploys_detect_text_as_an_image_built_by_the_program(
     assert image["ref"].startswith(repository["repositoryUrl"] + ":")
     assert "@sha256:" in image["ref"]
     assert image["push"] is True
-    assert image["platforms"] == ["linux/amd64"]
+    assert image["platforms"] == ["linux/arm64"]  # the committed stacks run on Graviton
     assert repository["imageTagMutability"] == "IMMUTABLE"
     assert repository["imageScanningConfiguration"] == {"scanOnPush": True}
     context = Path(image["context"]["location"])

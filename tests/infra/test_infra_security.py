@@ -183,7 +183,13 @@ def test_function_logs_and_traces_go_to_their_own_log_group_only(
         group = deployment.where("aws:cloudwatch/logGroup:LogGroup", name=log_group)[0]
         assert statements["WriteOwnLogs"]["Resource"] == [f"{group['arn']}:*"]
         assert set(statements["WriteTraces"]["Action"]) == set(policies.XRAY_WRITE)
-        assert function["tracingConfig"] == {"mode": "Active"}
+        # Every function is traced, except the API's where the stack turns that off: then
+        # it only passes a trace on, and Powertools' Tracer is off too.
+        api_traced = deployment.config.get("platescan:tracing", {}).get("api", True)
+        traced = api_traced or not function["name"].endswith("-api")
+        assert function["tracingConfig"] == {"mode": "Active" if traced else "PassThrough"}
+        env = function["environment"]["variables"]
+        assert ("POWERTOOLS_TRACE_DISABLED" in env) is not traced
 
 
 def test_trust_policies_name_one_service_each(deployment: Deployment) -> None:

@@ -45,6 +45,15 @@ def test_the_results_table_matches_the_record_contract(deployment: Deployment) -
     assert table["ttl"] == {"attributeName": "expires_at", "enabled": True}
 
 
+def test_the_table_class_comes_from_the_stack(deployments: dict[str, Deployment]) -> None:
+    # A year of records: storage is most of prod's table bill, so Standard-IA; dev keeps two
+    # weeks, where requests dominate and Standard is cheaper.
+    assert _table(deployments["prod"])["tableClass"] == "STANDARD_INFREQUENT_ACCESS"
+    assert _table(deployments["dev"])["tableClass"] == "STANDARD"
+    with pytest.raises(Exception, match="tableClass"):
+        deploy("dev", {"platescan:tableClass": "GLACIER"})
+
+
 def test_retention_settings_reach_bucket_table_and_logs(deployment: Deployment) -> None:
     cfg = deployment.config
     (lifecycle,) = deployment.of_type(

@@ -4,7 +4,9 @@ Pulumi.<stack>.yaml, durations from a bench line, and every service line of the 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,8 +50,14 @@ def test_stack_settings_come_from_the_committed_stack_files() -> None:
     prod = cost.load_stack("prod")
     assert prod.memory_for("detect_text") == 1769
     assert prod.memory_for("validate_plate") == 256  # the default
-    assert prod.upload_retention_days == 30
-    assert cost.load_stack("dev").memory_for("detect_text") == 512
+    assert prod.upload_retention_days == 7
+    assert prod.architecture == "arm64"
+    assert (prod.trace_reservoir_per_s, prod.trace_fixed_rate, prod.trace_api) == (0, 0.05, False)
+    assert prod.table_class == "STANDARD_INFREQUENT_ACCESS"
+    dev = cost.load_stack("dev")
+    assert dev.memory_for("detect_text") == 512
+    assert (dev.trace_reservoir_per_s, dev.trace_fixed_rate, dev.trace_api) == (1, 0.05, True)
+    assert dev.table_class == "STANDARD"
     with pytest.raises(ValueError, match="no stack settings"):
         cost.load_stack("nowhere")
 
@@ -60,6 +68,9 @@ def test_cpu_share_and_xray_sampling() -> None:
     assert cost.cpu_factor(256) == pytest.approx(1769 / 256)
     assert cost.xray_sampled(0.5) == 1.0
     assert cost.xray_sampled(21.0) == pytest.approx((1 + 0.05 * 20) / 21)
+    # No reservoir: the fixed rate alone, at any volume.
+    assert cost.xray_sampled(0.001, reservoir=0, rate=0.05) == 0.05
+    assert cost.xray_sampled(50.0, reservoir=0, rate=0.01) == pytest.approx(0.01)
 
 
 def _prices() -> dict:
@@ -85,8 +96,11 @@ def _prices() -> dict:
     return {"prices": price, "usage": usage}
 
 
-def _estimate(engine: str, prices: dict, **durations: float) -> cost.Estimate:
-    stack = cost.Stack("test", {"default": 1024, "detect_text": 2048}, 30, 30)
+def _estimate(
+    engine: str, prices: dict, stack_settings: dict[str, Any] | None = None, **durations: float
+) -> cost.Estimate:
+    stack = cost.Stack("test", {"default": 1024, "detect_text": 2048}, 30, 30, "x86_64")
+    stack = replace(stack, **(stack_settings or {}))
     return cost.estimate(
         engine,
         photos=1000,
@@ -134,6 +148,53 @@ def test_lambda_seconds_scale_with_memory_below_one_vcpu() -> None:
     assert result.breakdown["rekognition"] == 0
 
 
+def test_lambda_compute_is_priced_for_the_stacks_architecture() -> None:
+    prices = _prices()
+    prices["prices"].update(lambda_x86_per_gb_second=1.0, lambda_arm64_per_gb_second=0.8)
+    x86 = _estimate("onnx", prices, detect_text=0.5)
+    arm = _estimate("onnx", prices, {"architecture": "arm64"}, detect_text=0.5)
+    # The same measured seconds, at Graviton's price.
+    assert arm.breakdown["lambda_compute"] == pytest.approx(0.8 * x86.breakdown["lambda_compute"])
+    assert arm.details["per_photo"]["architecture"] == "arm64"
+
+
+def test_xray_counts_sampled_executions_and_traced_api_requests() -> None:
+    prices = _prices()
+    prices["prices"]["xray_per_trace_recorded"] = 0.001
+    # 1,000 photos a month is far below a request a second: the default rule records all,
+    # one trace per execution and one per API request (two here).
+    default = _estimate("onnx", prices)
+    assert default.breakdown["xray"] == pytest.approx(3 * 1.0)
+    # A rule with no reservoir and 5% for the executions; the API function not traced.
+    sampled = _estimate(
+        "onnx", prices, {"trace_reservoir_per_s": 0, "trace_fixed_rate": 0.05, "trace_api": False}
+    )
+    assert sampled.breakdown["xray"] == pytest.approx(0.05 * 1.0)
+    # The rule does not reach the API function: Lambda samples it at its own fixed rate.
+    api_on = _estimate("onnx", prices, {"trace_reservoir_per_s": 0, "trace_fixed_rate": 0.05})
+    assert api_on.breakdown["xray"] == pytest.approx((0.05 + 2) * 1.0)
+
+
+def test_dynamodb_by_table_class_with_point_in_time_recovery() -> None:
+    prices = _prices()
+    prices["prices"].update(
+        dynamodb_on_demand_per_write_unit=1e-6,
+        dynamodb_ia_on_demand_per_write_unit=1.25e-6,
+        dynamodb_storage_per_gb_month=0.25,
+        dynamodb_ia_storage_per_gb_month=0.10,
+        dynamodb_pitr_per_gb_month=0.20,
+    )
+    # A 30-day record of 1,000 bytes: two copies stored (table and index) for a month, one
+    # backed up; three write units (PROCESSING, the item, the index entry).
+    gb = (1000 + 100) / 1024**3
+    standard = _estimate("onnx", prices).breakdown["dynamodb"]
+    assert standard == pytest.approx(1000 * (3e-6 + 2 * gb * 0.25 + gb * 0.20))
+    ia = _estimate("onnx", prices, {"table_class": "STANDARD_INFREQUENT_ACCESS"})
+    assert ia.breakdown["dynamodb"] == pytest.approx(
+        1000 * (3 * 1.25e-6 + 2 * gb * 0.10 + gb * 0.2)
+    )
+
+
 def test_durations_prefer_the_handlers_then_the_stages_then_defaults(tmp_path: Path) -> None:
     bench = tmp_path / "bench.txt"
     line = {"stage_p50_s": {"detect_text": 0.4}, "handler_p50_s": {"detect_text": 0.5}}
@@ -179,3 +240,22 @@ def test_the_command_takes_durations_from_a_bench_line(
 def test_a_bad_memory_override_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["cost", "--memory", "detect_text=64"]) == 2
     assert "--memory" in capsys.readouterr().err
+
+
+def _last_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+    assert cli.main(["cost", "--engine", "onnx", *argv]) == 0
+    return dict(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+
+
+def test_architecture_and_retention_can_be_tried_from_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    prod = _last_json(capsys)
+    x86 = _last_json(capsys, "--architecture", "x86_64")
+    assert x86["per_photo"]["architecture"] == "x86_64"
+    assert x86["breakdown"]["lambda_compute"] > prod["breakdown"]["lambda_compute"]
+    month = _last_json(capsys, "--upload-retention-days", "28")
+    assert month["breakdown"]["s3_storage"] == pytest.approx(
+        4 * prod["breakdown"]["s3_storage"], rel=0.01
+    )
+    assert cli.main(["cost", "--upload-retention-days", "0"]) == 2
