@@ -21,12 +21,14 @@ from botocore.exceptions import ClientError
 
 from platescan import aws
 
-PROCESSING = "PROCESSING"
-DONE = "DONE"
-NO_PLATE = "NO_PLATE"
-REJECTED = "REJECTED"
-FAILED = "FAILED"
-FINAL_STATUSES = frozenset({DONE, NO_PLATE, REJECTED, FAILED})
+# Re-exported: callers write records.DONE and so on.
+from platescan.status import DONE as DONE
+from platescan.status import FAILED as FAILED
+from platescan.status import FINAL_STATUSES as FINAL_STATUSES
+from platescan.status import NO_PLATE as NO_PLATE
+from platescan.status import PROCESSING as PROCESSING
+from platescan.status import REJECTED as REJECTED
+
 PLATE_INDEX = "by_plate"
 UPLOAD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 

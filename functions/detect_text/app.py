@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from platescan import stages
+from platescan.stages.detect_text import detect_text
 
 logger = Logger()
 tracer = Tracer()
@@ -22,7 +22,7 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(upload_id=event["object"]["upload_id"])
-    result = stages.detect_text(event)
+    result = detect_text(event)
     lines = sum(1 for d in result["response"]["TextDetections"] if d["Type"] == "LINE")
     logger.info("text detected", engine=result["engine"], lines=lines)
     metrics.add_metric(

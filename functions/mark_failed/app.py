@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from platescan import stages
+from platescan.stages.mark_failed import mark_failed
 
 logger = Logger()
 tracer = Tracer()
@@ -19,7 +19,7 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = stages.mark_failed(event)
+    result = mark_failed(event)
     logger.warning(
         "execution did not succeed",
         status=event["detail"].get("status"),

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from platescan import stages
+from platescan.stages.read_metadata import read_metadata
 
 logger = Logger()
 tracer = Tracer()
@@ -22,7 +22,7 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(key=event["detail"]["object"]["key"])
-    result = stages.read_metadata(event)
+    result = read_metadata(event)
     obj = result["object"]
     logger.info("object read", width=obj["width"], height=obj["height"], size=obj["size"])
     metrics.add_metric(name="PhotosRead", unit=MetricUnit.Count, value=1)

@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from platescan import stages
+from platescan.stages.validate_plate import validate_plate
 
 logger = Logger()
 tracer = Tracer()
@@ -18,7 +18,7 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(upload_id=event["object"]["upload_id"])
-    result = stages.validate_plate(event)
+    result = validate_plate(event)
     logger.info(
         "plates validated", status=result["status"], plates=[p["text"] for p in result["plates"]]
     )

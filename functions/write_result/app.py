@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from platescan import stages
+from platescan.stages.write_result import write_result
 
 logger = Logger()
 tracer = Tracer()
@@ -17,7 +17,7 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = stages.write_result(event)
+    result = write_result(event)
     logger.info("result written", upload_id=result["upload_id"], status=result["status"])
     metrics.add_metric(
         name=f"Result{result['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1

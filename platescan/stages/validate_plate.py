@@ -1,0 +1,20 @@
+"""Validate Plate: plate formats on the detected text. No AWS call, so no boto3."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from platescan import status
+from platescan.plates import read_plates
+from platescan.settings import get_settings
+from platescan.stages import elapsed_ms
+
+
+def validate_plate(event: dict[str, Any]) -> dict[str, Any]:
+    """Match the detected text against plate formats; DONE with plates, or NO_PLATE."""
+    started = time.perf_counter()
+    hint = event["object"].get("region_hint") or get_settings().region_hint
+    plates = read_plates(event["detection"]["response"], region_hint=hint)
+    outcome = status.DONE if plates else status.NO_PLATE
+    return {"status": outcome, "plates": plates, "elapsed_ms": elapsed_ms(started)}
