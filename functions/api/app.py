@@ -15,7 +15,10 @@ from platescan import api
 from platescan.settings import get_settings
 
 logger = Logger()
-tracer = Tracer()
+# Patch botocore only: the one library this function calls out with. A bare Tracer() runs
+# the X-Ray SDK's patch_all at import, which imports and patches every supported library
+# it finds installed (requests, sqlite3, ...) though nothing here uses them (issue 7).
+tracer = Tracer(auto_patch=True, patch_modules=["botocore"])
 metrics = Metrics()
 cors = CORSConfig(allow_origin=get_settings().site_origin, max_age=600)
 app = APIGatewayHttpResolver(cors=cors)

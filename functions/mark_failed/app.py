@@ -11,7 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from platescan.stages.mark_failed import mark_failed
 
 logger = Logger()
-tracer = Tracer()
+# Patch botocore only: the one library this function calls out with. A bare Tracer() runs
+# the X-Ray SDK's patch_all at import, which imports and patches every supported library
+# it finds installed (requests, sqlite3, ...) though nothing here uses them (issue 7).
+tracer = Tracer(auto_patch=True, patch_modules=["botocore"])
 metrics = Metrics()
 
 

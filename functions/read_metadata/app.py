@@ -13,7 +13,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from platescan.stages.read_metadata import read_metadata
 
 logger = Logger()
-tracer = Tracer()
+# Patch botocore only: the one library this function calls out with. A bare Tracer() runs
+# the X-Ray SDK's patch_all at import, which imports and patches every supported library
+# it finds installed (requests, sqlite3, ...) though nothing here uses them (issue 7).
+tracer = Tracer(auto_patch=True, patch_modules=["botocore"])
 metrics = Metrics()
 
 
