@@ -1,27 +1,48 @@
-"""boto3 clients behind cached getters, so a warm Lambda container reuses its connections."""
+"""botocore clients behind cached getters, so a warm Lambda container reuses its connections.
+
+The Lambda functions reach AWS through botocore's low-level clients, not boto3: importing
+boto3 also imports s3transfer (and with it `multiprocessing.managers`) and its resource
+layer, about 80 ms of every cold start that nothing here uses (issue 7). DynamoDB values
+are written and read through `platescan.dynamo`. `table()` (boto3's Table resource) is for
+the tools that run outside Lambda (`platescan.load`, tests) and imports boto3 when called.
+"""
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 # Rekognition throttling is retried by the state machine, with backoff and jitter it can
 # see and an operator can tune; SDK retries inside the function would sleep on billed time.
 _CLIENT_CONFIG = {"rekognition": Config(retries={"mode": "standard", "total_max_attempts": 1})}
 
+# A botocore session is not safe to create clients from in several threads at once (the
+# local stack runs handlers in threads); clients themselves are.
+_LOCK = threading.Lock()
+
+
+@cache
+def session() -> Any:
+    """The process's botocore session: credentials and region from the environment."""
+    return botocore.session.get_session()
+
 
 @cache
 def client(service: str) -> Any:
-    """A boto3 client for `service`, created once per process."""
-    return boto3.client(service, config=_CLIENT_CONFIG.get(service))  # type: ignore[call-overload]
+    """A botocore client for `service`, created once per process."""
+    with _LOCK:
+        return session().create_client(service, config=_CLIENT_CONFIG.get(service))
 
 
 @cache
 def table(name: str) -> Any:
-    """A DynamoDB Table resource, created once per process."""
+    """A boto3 DynamoDB Table resource, created once per process; not for Lambda code."""
+    import boto3
+
     return boto3.resource("dynamodb").Table(name)
 
 
@@ -32,15 +53,17 @@ def presigner(endpoint_url: str | None) -> Any:
     Always SigV4 (regional buckets refuse older signatures). Locally `endpoint_url` points
     the URLs at the local server's S3 stand-in, path-style: no DNS for bucket subdomains.
     """
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
+    with _LOCK:
+        return session().create_client(
+            "s3",
+            endpoint_url=endpoint_url,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
 
 
 def reset() -> None:
-    """Forget cached clients (tests switch between mocked accounts)."""
+    """Forget cached clients and the session (tests switch between mocked accounts)."""
     client.cache_clear()
     table.cache_clear()
     presigner.cache_clear()
+    session.cache_clear()

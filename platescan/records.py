@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from platescan import aws
+from platescan import aws, dynamo
 
 # Re-exported: callers write records.DONE and so on.
 from platescan.status import DONE as DONE
@@ -87,6 +86,23 @@ def _is_conflict(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+# The conditions of the conditional writes, in DynamoDB's expression syntax (the client
+# takes no boto3 condition objects). Names go through placeholders: `status` and `key` are
+# reserved words. DynamoDB refuses placeholders an expression does not use, so each write
+# passes only the ones its expressions name.
+_NO_RESULT_YET = "attribute_not_exists(#upload_id) OR #status IN (:processing, :failed)"
+_OLDER_UPLOAD = "#uploaded_at < :uploaded_at"
+_SAME_VERSION = "#object_version = :object_version"
+
+
+def _names(*names: str) -> dict[str, str]:
+    return {f"#{name}": name for name in names}
+
+
+def _values(**values: Any) -> dict[str, dict[str, Any]]:
+    return dynamo.to_item({f":{name}": value for name, value in values.items()})
+
+
 def mark_processing(table_name: str, obj: dict[str, Any], execution_arn: str) -> bool:
     """Record that processing of this object version started. False if a result is there."""
     item = {
@@ -96,12 +112,13 @@ def mark_processing(table_name: str, obj: dict[str, Any], execution_arn: str) ->
         "updated_at": now_iso(),
     }
     try:
-        aws.table(table_name).put_item(
-            Item=to_dynamo(item),
-            ConditionExpression=(
-                Attr("upload_id").not_exists()
-                | Attr("status").is_in([PROCESSING, FAILED])
-                | Attr("uploaded_at").lt(obj.get("uploaded_at", ""))
+        aws.client("dynamodb").put_item(
+            TableName=table_name,
+            Item=dynamo.to_item(to_dynamo(item)),
+            ConditionExpression=f"{_NO_RESULT_YET} OR {_OLDER_UPLOAD}",
+            ExpressionAttributeNames=_names("upload_id", "status", "uploaded_at"),
+            ExpressionAttributeValues=_values(
+                processing=PROCESSING, failed=FAILED, uploaded_at=obj.get("uploaded_at", "")
             ),
         )
     except ClientError as exc:
@@ -120,13 +137,16 @@ def write_result(table_name: str, record: dict[str, Any], retention_days: int) -
     item = {**record, "processed_at": now_iso(), "updated_at": now_iso()}
     item["expires_at"] = int(time.time()) + retention_days * 86400
     try:
-        aws.table(table_name).put_item(
-            Item=to_dynamo(item),
-            ConditionExpression=(
-                Attr("upload_id").not_exists()
-                | Attr("status").is_in([PROCESSING, FAILED])
-                | Attr("object_version").eq(record.get("object_version", ""))
-                | Attr("uploaded_at").lt(record.get("uploaded_at", ""))
+        aws.client("dynamodb").put_item(
+            TableName=table_name,
+            Item=dynamo.to_item(to_dynamo(item)),
+            ConditionExpression=f"{_NO_RESULT_YET} OR {_SAME_VERSION} OR {_OLDER_UPLOAD}",
+            ExpressionAttributeNames=_names("upload_id", "status", "object_version", "uploaded_at"),
+            ExpressionAttributeValues=_values(
+                processing=PROCESSING,
+                failed=FAILED,
+                object_version=record.get("object_version", ""),
+                uploaded_at=record.get("uploaded_at", ""),
             ),
         )
     except ClientError as exc:
@@ -142,31 +162,28 @@ def mark_failed(
 ) -> bool:
     """Mark a record FAILED unless it already holds a result. False if it did."""
     try:
-        aws.table(table_name).update_item(
-            Key={"upload_id": base["upload_id"]},
+        aws.client("dynamodb").update_item(
+            TableName=table_name,
+            Key=dynamo.to_item({"upload_id": base["upload_id"]}),
             UpdateExpression=(
                 "SET #status = :failed, #error = :error, execution_arn = :arn, updated_at = :now, "
                 "#bucket = if_not_exists(#bucket, :bucket), #key = if_not_exists(#key, :key), "
                 "#file_name = if_not_exists(#file_name, :file_name)"
             ),
-            ConditionExpression=Attr("upload_id").not_exists()
-            | Attr("status").is_in([PROCESSING, FAILED]),
-            ExpressionAttributeNames={
-                "#status": "status",
-                "#error": "error",
-                "#key": "key",
-                "#bucket": "bucket",
-                "#file_name": "file_name",
-            },
-            ExpressionAttributeValues={
-                ":failed": FAILED,
-                ":error": error,
-                ":arn": execution_arn,
-                ":now": now_iso(),
-                ":bucket": base.get("bucket", ""),
-                ":key": base.get("key", ""),
-                ":file_name": base.get("file_name", ""),
-            },
+            ConditionExpression=_NO_RESULT_YET,
+            ExpressionAttributeNames=_names(
+                "upload_id", "status", "error", "key", "bucket", "file_name"
+            ),
+            ExpressionAttributeValues=_values(
+                processing=PROCESSING,
+                failed=FAILED,
+                error=error,
+                arn=execution_arn,
+                now=now_iso(),
+                bucket=base.get("bucket", ""),
+                key=base.get("key", ""),
+                file_name=base.get("file_name", ""),
+            ),
         )
     except ClientError as exc:
         if _is_conflict(exc):
@@ -186,9 +203,13 @@ def public_record(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_record(table_name: str, upload_id: str) -> dict[str, Any] | None:
-    item = aws.table(table_name).get_item(Key={"upload_id": upload_id}, ConsistentRead=True)
+    item = aws.client("dynamodb").get_item(
+        TableName=table_name,
+        Key=dynamo.to_item({"upload_id": upload_id}),
+        ConsistentRead=True,
+    )
     found = item.get("Item")
-    return from_dynamo(found) if found else None
+    return from_dynamo(dynamo.from_item(found)) if found else None
 
 
 def search_by_plate(table_name: str, query: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -196,18 +217,22 @@ def search_by_plate(table_name: str, query: str, limit: int = 50) -> list[dict[s
     wanted = normalise_plate_query(query)
     if not wanted.strip("*?"):
         return []
-    table = aws.table(table_name)
     if "*" not in wanted and "?" not in wanted:
-        response = table.query(
-            IndexName=PLATE_INDEX, KeyConditionExpression=Key("plate_text").eq(wanted), Limit=limit
+        response = aws.client("dynamodb").query(
+            TableName=table_name,
+            IndexName=PLATE_INDEX,
+            KeyConditionExpression="#plate_text = :plate_text",
+            ExpressionAttributeNames=_names("plate_text"),
+            ExpressionAttributeValues=_values(plate_text=wanted),
+            Limit=limit,
         )
-        items = response.get("Items", [])
+        items = [dynamo.from_item(item) for item in response.get("Items", [])]
     else:
         pattern = re.compile("^" + re.escape(wanted).replace(r"\*", ".*").replace(r"\?", ".") + "$")
         literal = max(re.split(r"[*?]", wanted), key=len)
         items = [
             item
-            for item in _scan(table, Attr("plate_search").contains(literal) if literal else None)
+            for item in _scan(table_name, literal)
             if any(pattern.match(text) for text in item.get("plate_texts", []))
         ][:limit]
     records = [from_dynamo(item) for item in items]
@@ -215,11 +240,19 @@ def search_by_plate(table_name: str, query: str, limit: int = 50) -> list[dict[s
     return records[:limit]
 
 
-def _scan(table: Any, condition: Any) -> Iterator[dict[str, Any]]:
-    kwargs: dict[str, Any] = {"FilterExpression": condition} if condition is not None else {}
+def _scan(table_name: str, contains: str) -> Iterator[dict[str, Any]]:
+    """Every item, or those whose `plate_search` contains `contains`, page by page."""
+    kwargs: dict[str, Any] = {"TableName": table_name}
+    if contains:
+        kwargs.update(
+            FilterExpression="contains(#plate_search, :contains)",
+            ExpressionAttributeNames=_names("plate_search"),
+            ExpressionAttributeValues=_values(contains=contains),
+        )
+    client = aws.client("dynamodb")
     while True:
-        page = table.scan(**kwargs)
-        yield from page.get("Items", [])
+        page = client.scan(**kwargs)
+        yield from (dynamo.from_item(item) for item in page.get("Items", []))
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,4 +1,4 @@
-"""A record's statuses, on their own so that code which only names them needs no boto3.
+"""A record's statuses, on their own so that code which only names them needs no AWS SDK.
 
 `platescan.records` (the DynamoDB writes) re-exports them; the Validate Plate stage, which
 writes nothing, takes them from here.

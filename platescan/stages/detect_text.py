@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-# Both engines reach AWS through boto3 (Rekognition, or S3 for the ONNX engine's photo);
+# Both engines reach AWS through botocore (Rekognition, or S3 for the ONNX engine's photo);
 # importing it here keeps that cost in the container's init, as before, not in the first
 # event. The engine itself is imported on first use (platescan.engines).
 import platescan.aws  # noqa: F401

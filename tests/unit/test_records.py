@@ -157,3 +157,48 @@ def test_search_exact_and_wildcards(table: Any) -> None:
     assert [r["plate_text"] for r in records.search_by_plate(TABLE, "7AB?123")] == ["7ABC123"]
     assert records.search_by_plate(TABLE, "NOPE") == []
     assert records.search_by_plate(TABLE, "***") == []
+
+
+def test_what_the_client_writes_is_what_boto3s_table_reads(table: Any) -> None:
+    # The records are written with botocore's client and platescan.dynamo (issue 7); boto3's
+    # Table resource, which wrote them before, reads back the same values.
+    o = obj()
+    records.mark_processing(TABLE, o, "arn:exec:1")
+    records.write_result(TABLE, result(o, plate("7ABC123", 0.9312345678)), retention_days=30)
+    ours = records.get_record(TABLE, o["upload_id"])
+    theirs = table.get_item(Key={"upload_id": o["upload_id"]}, ConsistentRead=True)["Item"]
+    assert ours == records.from_dynamo(theirs)
+    assert ours["plates"][0]["confidence"] == 0.931235
+    assert ours["plates"][0]["box"] == {"left": 0.4, "top": 0.6, "width": 0.2, "height": 0.08}
+    assert ours["plates"][0]["candidates"] == []
+    assert ours["width"] == 1280 and ours["timings_ms"] == {"detect_text": 250.5}
+
+
+def test_a_failure_is_written_with_its_error_map(table: Any) -> None:
+    o = obj()
+    error = {"type": "DetectorTimeout", "message": "longer than 30 s"}
+    assert records.mark_failed(TABLE, o, error, "arn:exec:1")
+    item = table.get_item(Key={"upload_id": o["upload_id"]})["Item"]
+    assert item["error"] == error and item["status"] == "FAILED"
+    assert (item["bucket"], item["key"], item["file_name"]) == ("b", o["key"], "car.jpg")
+
+
+def test_a_wildcard_search_reads_every_page_of_the_scan(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i, text in enumerate(["7ABC123", "7ABD999", "XYZ1234", "7ABE000"]):
+        o = obj(upload_id=f"Upload{i}bcdefghijklmnopq")
+        records.write_result(TABLE, result(o, plate(text)), retention_days=30)
+    client = aws.client("dynamodb")
+    real_scan = client.scan
+    calls: list[dict[str, Any]] = []
+
+    def one_item_pages(**kwargs: Any) -> dict[str, Any]:
+        calls.append(kwargs)
+        return dict(real_scan(**kwargs, Limit=1))
+
+    monkeypatch.setattr(client, "scan", one_item_pages)
+    found = sorted(r["plate_text"] for r in records.search_by_plate(TABLE, "7AB*"))
+    assert found == ["7ABC123", "7ABD999", "7ABE000"]
+    assert len(calls) >= 4 and all("ExclusiveStartKey" in c for c in calls[1:])
+    assert calls[0]["FilterExpression"] == "contains(#plate_search, :contains)"
