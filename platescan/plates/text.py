@@ -106,7 +106,7 @@ def looks_like_word(piece: str) -> bool:
 _EDGE_LOWER = re.compile(r"^[a-z]+|[a-z]+$")
 
 # How much a piece of a line counts against the whole line, by how it was cut out.
-WHOLE, WORDS, TRIMMED = 1.0, 0.9, 0.72
+WHOLE, WORDS, TRIMMED = 1.0, 0.9, 0.5
 
 
 def pieces(raw: str) -> list[tuple[str, float]]:

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from platescan import aws
 from platescan.engines import get_detector
+from platescan.engines import onnx as onnx_engine
 from platescan.engines.onnx import _ALNUM, Recognised, detect_bytes, detect_image, format_guided
 from platescan.errors import DetectorTimeout, UnsupportedImage
 from platescan.plates import read_plates
@@ -163,3 +164,26 @@ def test_format_guided_takes_the_recognisers_runner_up_of_the_needed_kind() -> N
 def test_format_guided_adds_nothing_without_a_real_alternative() -> None:
     read = _recognised("ZABC123", [{"Z": 0.99, "2": 0.001}, *[{c: 0.97} for c in "ABC123"]])
     assert all(not text.startswith(("2", "7")) for text, _ in format_guided(read))
+
+
+def test_focused_re_reads_are_spent_only_on_photos_in_doubt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    real = onnx_engine._focused_lines
+
+    def counting(models: object, image: np.ndarray, line: onnx_engine.TextLine) -> list:
+        calls.append(line.text)
+        return real(models, image, line)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(onnx_engine, "_focused_lines", counting)
+    photo = render_plate(["7ABC123"])
+    confident = read_plates(detect_image(photo))
+    assert confident[0]["text"] == "7ABC123"
+    assert confident[0]["confidence"] >= onnx_engine.CONFIDENT_FIRST_LOOK
+    assert calls == []  # a clear first look is the answer
+
+    monkeypatch.setattr(onnx_engine, "CONFIDENT_FIRST_LOOK", 1.01)  # nothing is sure enough
+    doubtful = read_plates(detect_image(photo))
+    assert calls, "a photo in doubt gets focused re-reads"
+    assert doubtful[0]["text"] == "7ABC123"

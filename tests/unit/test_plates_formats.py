@@ -146,6 +146,16 @@ def test_hints_name_regions_or_groups() -> None:
     assert regions_for_hint("XX") is None  # an unknown hint means: all formats compete
 
 
-def test_us_plates_read_i_and_q_as_one_and_zero_without_a_correction() -> None:
-    us = {m.format.id: m for m in match_formats("7ABCI2Q")}
-    assert us["US-CA"].text == "7ABC120" and us["US-CA"].corrections == 0
+def test_states_without_i_o_q_read_them_as_one_and_zero_without_a_correction() -> None:
+    us = {m.format.id: m for m in match_formats("ABCI2Q4")}
+    assert us["US-NY"].text == "ABC1204" and us["US-NY"].corrections == 0
+
+
+def test_california_issues_i_and_q_as_letters() -> None:
+    # Labelled California plates of the US set read 6XIU641, 5TQY867, 7CID930.
+    us = {m.format.id: m for m in match_formats("6XIU641")}
+    assert us["US-CA"].text == "6XIU641" and us["US-CA"].corrections == 0
+    assert us["US"].text == "6XIU641"  # the generic US format keeps the I as well
+    # In a digit position an I is still a 1, at the price of a correction.
+    fixed = {m.format.id: m for m in match_formats("6XIU6I1")}
+    assert fixed["US-CA"].text == "6XIU611" and fixed["US-CA"].corrections == 1
