@@ -187,3 +187,36 @@ def test_focused_re_reads_are_spent_only_on_photos_in_doubt(
     doubtful = read_plates(detect_image(photo))
     assert calls, "a photo in doubt gets focused re-reads"
     assert doubtful[0]["text"] == "7ABC123"
+
+
+def render_eu_plate(code: str, text: str) -> Image.Image:
+    """A European plate: the blue band with the country code at the left, then the text."""
+    image = Image.new("RGB", (900, 500), (90, 95, 100))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((60, 150, 840, 460), fill=(140, 20, 20))
+    font = _font(56)
+    band = 46
+    plate_w, plate_h = int(draw.textlength(text, font=font) + band + 40), 84
+    left, top = (900 - plate_w) // 2, 300
+    draw.rectangle((left, top, left + plate_w, top + plate_h), fill="white", outline="black")
+    draw.rectangle((left + 3, top + 3, left + band, top + plate_h - 3), fill=(0, 51, 153))
+    draw.text((left + 10, top + 44), code, fill="white", font=_font(22))
+    draw.text((left + band + 20, top + 10), text, fill="black", font=font)
+    return image
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "expected"),
+    [
+        ("D", "B AB 1234", "BAB1234"),
+        ("NL", "12-ABC-3", "12ABC3"),
+        ("CZ", "1A2 3456", "1A23456"),
+        ("BR", "ABC1D23", "ABC1D23"),
+    ],
+)
+def test_plates_with_a_country_band_are_read_without_a_region_hint(
+    code: str, text: str, expected: str
+) -> None:
+    # No hint: every region's formats compete, and the band's country code is no plate text.
+    plates = read_plates(detect_image(render_eu_plate(code, text)))
+    assert plates and plates[0]["text"] == expected
