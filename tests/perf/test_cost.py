@@ -50,7 +50,7 @@ def test_stack_settings_come_from_the_committed_stack_files() -> None:
     prod = cost.load_stack("prod")
     assert prod.memory_for("detect_text") == 1769
     assert prod.memory_for("validate_plate") == 256  # the default
-    assert prod.upload_retention_days == 7
+    assert prod.upload_retention_days == 14  # Step Functions' redrive window
     assert prod.architecture == "arm64"
     assert (prod.trace_reservoir_per_s, prod.trace_fixed_rate, prod.trace_api) == (0, 0.05, False)
     assert prod.table_class == "STANDARD_INFREQUENT_ACCESS"
@@ -254,8 +254,8 @@ def test_architecture_and_retention_can_be_tried_from_the_command_line(
     x86 = _last_json(capsys, "--architecture", "x86_64")
     assert x86["per_photo"]["architecture"] == "x86_64"
     assert x86["breakdown"]["lambda_compute"] > prod["breakdown"]["lambda_compute"]
-    month = _last_json(capsys, "--upload-retention-days", "28")
+    month = _last_json(capsys, "--upload-retention-days", "28")  # prod keeps them 14
     assert month["breakdown"]["s3_storage"] == pytest.approx(
-        4 * prod["breakdown"]["s3_storage"], rel=0.01
+        2 * prod["breakdown"]["s3_storage"], rel=0.01
     )
     assert cli.main(["cost", "--upload-retention-days", "0"]) == 2
