@@ -11,7 +11,19 @@ status-change events. These patches close exactly those gaps and nothing else:
 4. the retrier's `time.sleep` can be scaled down, so tests do not wait out real backoff;
 5. `AmazonStateLanguageParser.parse` keeps each definition's syntax tree: moto parses the
    ASL again for every execution (35 ms of CPU, holding the GIL); the program is still
-   built fresh from the tree for each execution, so no execution state is shared.
+   built fresh from the tree for each execution, so no execution state is shared;
+6. moto's Lambda task creates a new boto3 client for every invocation (about 15 ms of CPU,
+   most of a Task's bookkeeping): one client per region is kept instead. botocore clients
+   are thread-safe and moto's ignores the state's credentials, so calls are unchanged;
+7. moto evaluates every JSONPath (InputPath, Parameters `.$`, ResultPath...) by building
+   a new jsonpath_ng parser, with its parse tables, for each one: parsed paths are kept.
+   A parsed path is an immutable expression tree; `find` and `update_or_create` only
+   read it;
+8. `read_item` reads an item from moto's table for the local stack's own look-ups
+   (`LocalStack.record`, which tests and the benchmark poll while executions run): the
+   item GetItem would return, without moto's response serialiser and botocore's parser
+   (about 4 ms of CPU a look-up, taken from the executions being waited on). The
+   pipeline and the API still read and write through the DynamoDB API.
 
 If moto renames any of these, `tests/statemachine/test_seams.py` fails loudly.
 """
@@ -19,6 +31,7 @@ If moto renames any of these, `tests/statemachine/test_seams.py` fails loudly.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import queue
@@ -33,10 +46,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda import models as lambda_models
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import botocore_stubber
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.utilities import dynamo_to_dict
 from moto.events import models as events_models
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution as sfn_execution
 
 log = logging.getLogger("platescan.local")
@@ -179,6 +199,16 @@ def _invoke_lambda(self: Any, event: str | None = None) -> tuple[str, bool, str]
     return invoke_registered(self, event)
 
 
+def read_item(
+    region: str, table: str, key: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]] | None:
+    """The item at `key` in attribute-value form, as a consistent GetItem returns it."""
+    item = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_item(table, key)
+    if item is None:
+        return None
+    return dict(dynamo_to_dict(item.describe_attrs(attributes=None)["Item"]))
+
+
 EXTRA_TARGET_SERVICES = ("states", "lambda")
 
 
@@ -257,7 +287,23 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
     original_terminated = sfn_execution.BaseExecutionWorkerCommunication.terminated
     original_time = retrier_decl.time
     original_parse = asl_parser.AmazonStateLanguageParser.parse
+    original_client_for = lambda_eval_utils.boto_client_for
+    original_json_path_parse = json_path.parse
+    original_result_path_parse = result_path.parse
     trees: dict[str, Any] = {}
+    clients: dict[tuple[str, str, bool], Any] = {}
+    clients_lock = threading.Lock()
+
+    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # Keyed as moto builds it: region, service and whether its stubber intercepts calls
+        # (the state's credentials are not used by moto's factory).
+        key = (region, service, bool(botocore_stubber.enabled))
+        with clients_lock:
+            client = clients.get(key)
+            if client is None:
+                client = original_client_for(region=region, service=service)
+                clients[key] = client
+        return client
 
     def parse(definition: str) -> tuple[Any, Any]:
         tree = trees.get(definition)
@@ -285,6 +331,9 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
         except Exception:
             log.exception("publishing the status change of %s failed", self.execution.exec_arn)
 
+    cached_json_path_parse = functools.lru_cache(maxsize=1024)(original_json_path_parse)
+    cached_result_path_parse = functools.lru_cache(maxsize=1024)(original_result_path_parse)
+
     scaled_time = types.SimpleNamespace(
         sleep=lambda seconds: time.sleep(seconds * retry_time_scale),
         time=time.time,
@@ -296,6 +345,9 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
     sfn_execution.BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
     retrier_decl.time = scaled_time  # type: ignore[assignment]
     asl_parser.AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+    lambda_eval_utils.boto_client_for = client_for
+    json_path.parse = cached_json_path_parse
+    result_path.parse = cached_result_path_parse
     try:
         yield REGISTRY
     finally:
@@ -304,3 +356,6 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
         sfn_execution.BaseExecutionWorkerCommunication.terminated = original_terminated  # type: ignore[method-assign]
         retrier_decl.time = original_time
         asl_parser.AmazonStateLanguageParser.parse = staticmethod(original_parse)  # type: ignore[method-assign]
+        lambda_eval_utils.boto_client_for = original_client_for
+        json_path.parse = original_json_path_parse
+        result_path.parse = original_result_path_parse

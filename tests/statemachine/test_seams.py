@@ -110,3 +110,104 @@ def test_executions_get_a_fresh_program_from_the_kept_tree() -> None:
         second_program, second_tree = AmazonStateLanguageParser.parse(definition)
     assert first_tree is second_tree
     assert first_program is not second_program
+
+
+def test_lambda_tasks_get_their_client_from_boto_client_for() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    assert lambda_eval_utils.boto_client_for is boto_client.boto_client_for
+    assert "boto_client_for(" in inspect.getsource(lambda_eval_utils._invoke_lambda_function)
+    factory = inspect.getsource(boto_client.boto_client_for)
+    assert list(inspect.signature(boto_client.boto_client_for).parameters) == [
+        "region",
+        "service",
+        "state_credentials",
+    ]
+    # We keep one client per region and service: moto must not build them from credentials.
+    assert factory.count("state_credentials") == 1
+    assert "botocore_stubber.enabled" in factory
+
+
+def test_lambda_task_clients_are_kept_per_region_and_service() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    from platescan.local import seams
+
+    with mock_aws(), seams.installed():
+        first = lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda")
+        again = lambda_eval_utils.boto_client_for(
+            region="us-east-1", service="lambda", state_credentials=object()
+        )
+        other = lambda_eval_utils.boto_client_for(region="eu-west-1", service="lambda")
+    assert first is again
+    assert other is not first and other.meta.region_name == "eu-west-1"
+    fresh = lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda")
+    assert fresh is not first  # the seam is gone with the block
+
+
+def test_json_paths_are_parsed_by_the_names_we_cache() -> None:
+    from jsonpath_ng import parse as plain_parse
+    from jsonpath_ng.ext import parse as ext_parse
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    assert json_path.parse is ext_parse and result_path.parse is plain_parse
+    assert "parse(path)" in inspect.getsource(json_path.extract_json)
+    assert "parse(self.result_path_src)" in inspect.getsource(result_path.ResultPath)
+
+
+def test_parsed_json_paths_are_kept_and_still_evaluate() -> None:
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    from platescan.local import seams
+
+    with seams.installed():
+        assert json_path.parse("$.a.b") is json_path.parse("$.a.b")
+        assert result_path.parse("$.r") is result_path.parse("$.r")
+        assert json_path.extract_json("$.a.b", {"a": {"b": [1, 2]}}) == [1, 2]
+        updated = result_path.parse("$.r").update_or_create({"x": 1}, {"y": 2})
+    assert updated == {"x": 1, "r": {"y": 2}}
+    assert json_path.parse("$.a.b") is not json_path.parse("$.a.b")
+
+
+def test_read_item_returns_what_get_item_returns() -> None:
+    from platescan.local import seams
+
+    item = {
+        "pk": {"S": "k"},
+        "n": {"N": "12.5"},
+        "b": {"B": b"\x00\xffbytes"},
+        "bs": {"BS": [b"a", b"b"]},
+        "ss": {"SS": ["x", "y"]},
+        "ns": {"NS": ["1", "2"]},
+        "t": {"BOOL": True},
+        "z": {"NULL": True},
+        "m": {"M": {"inner": {"L": [{"N": "1"}, {"S": "s"}, {"B": b"\x01"}]}}},
+    }
+    with mock_aws():
+        ddb = aws.session().create_client("dynamodb", region_name="eu-west-1")
+        ddb.create_table(
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        )
+        ddb.put_item(TableName="t", Item=item)
+        expected = ddb.get_item(TableName="t", Key={"pk": {"S": "k"}}, ConsistentRead=True)
+        assert seams.read_item("eu-west-1", "t", {"pk": {"S": "k"}}) == expected["Item"]
+        assert seams.read_item("eu-west-1", "t", {"pk": {"S": "nope"}}) is None
+
+
+def test_the_stacks_record_is_the_record_get_record_reads(
+    rekognition_stack: LocalStack, rekognition_returns: Callable[[Any], None]
+) -> None:
+    from platescan import records
+
+    rekognition_returns(detections(line("8ABC123", 99.0, 0.4, 0.6, 0.2, 0.08)))
+    upload_id = rekognition_stack.put_photo(plate_photo("8ABC123"), "car.jpg")
+    record = rekognition_stack.wait_for(upload_id, timeout=60)
+    assert record["plates"] and record["status"] == "DONE"
+    assert record == records.get_record(rekognition_stack.config.table, upload_id)
+    assert rekognition_stack.record("no-such-upload") is None
