@@ -275,23 +275,35 @@ class LocalStack:
         )
         return records.from_dynamo(dynamo.from_item(found)) if found else None
 
-    def wait_for(
-        self, upload_id: str, timeout: float = 120.0, poll: float = 0.02
-    ) -> dict[str, Any]:
-        """Poll until the upload's record reaches a final status."""
+    def wait_for(self, upload_id: str, timeout: float = 120.0, poll: float = 0.1) -> dict[str, Any]:
+        """The upload's record once it is final and the execution that wrote it has ended.
+
+        Looks again whenever a handler returns or an execution ends (the registry's
+        generation), and at least every `poll` seconds.
+        """
         deadline = time.monotonic() + timeout
-        delay = poll
         while True:
+            seen = self.registry.generation  # read before looking: no change slips between
             record = self.record(upload_id)
-            if record and record.get("status") in records.FINAL_STATUSES:
+            final = record is not None and record.get("status") in records.FINAL_STATUSES
+            if record and final and not self._running(str(record.get("execution_arn") or "")):
                 return record
-            if time.monotonic() > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 status = record.get("status") if record else "no record"
                 raise TimeoutError(
                     f"upload {upload_id} not finished after {timeout:.0f}s ({status})"
                 )
-            time.sleep(delay)
-            delay = min(delay * 1.5, max(poll, 0.1))
+            self.registry.wait_change(seen, timeout=min(remaining, poll))
+
+    def _running(self, execution_arn: str) -> bool:
+        if not execution_arn:
+            return False
+        try:
+            described = aws.client("stepfunctions").describe_execution(executionArn=execution_arn)
+        except aws.client("stepfunctions").exceptions.ExecutionDoesNotExist:
+            return False
+        return bool(described["status"] == "RUNNING")
 
     def executions(self, status: str | None = None) -> list[dict[str, Any]]:
         sfn = aws.client("stepfunctions")

@@ -9,12 +9,14 @@ status-change events. These patches close exactly those gaps and nothing else:
 3. `BaseExecutionWorkerCommunication.terminated` publishes "Step Functions Execution Status
    Change" events, so the FAILED listener runs as it does in AWS;
 4. the retrier's `time.sleep` can be scaled down, so tests do not wait out real backoff;
-5. `AmazonStateLanguageParser.parse` keeps each definition's syntax tree: moto parses the
-   ASL again for every execution (35 ms of CPU, holding the GIL); the program is still
-   built fresh from the tree for each execution, so no execution state is shared;
-6. moto's Lambda task creates a new boto3 client for every invocation (about 15 ms of CPU,
-   most of a Task's bookkeeping): one client per region is kept instead. botocore clients
-   are thread-safe and moto's ignores the state's credentials, so calls are unchanged;
+5. `AmazonStateLanguageParser.parse` keeps each definition's syntax tree and the program
+   built from it: moto parses the ASL again for every execution (35 ms of CPU, holding the
+   GIL) and builds the program from the tree (7 ms). Each execution gets a deep copy of
+   the kept program (under 3 ms), so no execution shares a component with another;
+6. moto's Lambda Task calls `lambda_client.invoke` on a boto3 client it creates for each
+   invocation (about 15 ms of CPU), and the request goes through botocore and moto's HTTP
+   emulation (about 3 ms more) only to reach moto's Lambda backend: `invoke_lambda_task`
+   calls that backend directly and answers as the client would;
 7. moto evaluates every JSONPath (InputPath, Parameters `.$`, ResultPath...) by building
    a new jsonpath_ng parser, with its parse tables, for each one: parsed paths are kept.
    A parsed path is an immutable expression tree; `find` and `update_or_create` only
@@ -32,9 +34,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import io
 import json
 import logging
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -45,9 +49,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.awslambda import models as lambda_models
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.core.models import botocore_stubber
+from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.utilities import dynamo_to_dict
 from moto.events import models as events_models
@@ -90,8 +95,9 @@ class Registry:
     invocations: dict[str, int] = field(default_factory=dict)
     # None: every event starts its execution at once (moto's own behaviour).
     admission: Admission | None = None
-    # Bumped after every invocation, so waiters wake when something may have changed
-    # instead of polling DynamoDB (polling steals the GIL from the executions it waits on).
+    # Bumped after every invocation and when an execution ends, so waiters wake when
+    # something may have changed instead of polling (polling steals the GIL from the
+    # executions it waits on).
     generation: int = 0
     changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -209,6 +215,60 @@ def read_item(
     return dict(dynamo_to_dict(item.describe_attrs(attributes=None)["Item"]))
 
 
+# What Lambda's Invoke API answers when a function returns more than it allows; moto's
+# Invoke handler (`LambdaResponse.invoke`) checks the same size.
+_RESPONSE_TOO_LARGE = {
+    "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+    "errorType": "Function.ResponseSizeTooLarge",
+}
+
+
+def invoke_lambda_task(
+    parameters: dict[str, Any], region: str, state_credentials: Any = None
+) -> dict[str, Any]:
+    """A Lambda Task's invocation, answered as moto's Lambda API answers it, minus the HTTP.
+
+    moto's interpreter calls `lambda_client.invoke(**parameters)`; the request then goes
+    through botocore (serialise, sign), moto's request matching and its Invoke handler,
+    only to reach `LambdaBackend.invoke`. This calls that backend method directly and
+    shapes the answer as the client would return it: status, `FunctionError` when the
+    function raised, and the payload parsed as moto parses it.
+    """
+    function = parameters["FunctionName"]
+    parts = function.split(":")
+    account = parts[4] if function.startswith("arn:") and len(parts) > 4 else DEFAULT_ACCOUNT_ID
+    backend = lambda_models.lambda_backends[account][region]
+    body = parameters.get("Payload") or b""
+    response_headers: dict[str, str] = {}
+    try:
+        payload = backend.invoke(
+            function,
+            parameters.get("Qualifier"),
+            body.decode("utf-8") if isinstance(body, bytes) else body,
+            {},
+            response_headers,
+        )
+    except JsonRESTError as exc:  # what the client raises for the API's error responses
+        error = {"Code": exc.error_type, "Message": exc.message}
+        raise ClientError({"Error": error}, "Invoke") from exc  # type: ignore[typeddict-item]
+    if payload is None:  # moto's handler answers 404
+        message = f"Function not found: {function}"
+        raise ClientError(
+            {"Error": {"Code": "ResourceNotFoundException", "Message": message}}, "Invoke"
+        )
+    if sys.getsizeof(payload) > 6000000:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        payload = json.dumps(_RESPONSE_TOO_LARGE)
+    data = payload.encode("utf-8") if isinstance(payload, str) else payload
+    response: dict[str, Any] = {
+        "StatusCode": 200,
+        "Payload": lambda_eval_utils._from_payload(io.BytesIO(data)),
+    }
+    if "x-amz-function-error" in response_headers:
+        response["FunctionError"] = response_headers["x-amz-function-error"]
+    return response
+
+
 EXTRA_TARGET_SERVICES = ("states", "lambda")
 
 
@@ -287,30 +347,19 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
     original_terminated = sfn_execution.BaseExecutionWorkerCommunication.terminated
     original_time = retrier_decl.time
     original_parse = asl_parser.AmazonStateLanguageParser.parse
-    original_client_for = lambda_eval_utils.boto_client_for
+    original_invoke_task = lambda_eval_utils._invoke_lambda_function
     original_json_path_parse = json_path.parse
     original_result_path_parse = result_path.parse
-    trees: dict[str, Any] = {}
-    clients: dict[tuple[str, str, bool], Any] = {}
-    clients_lock = threading.Lock()
-
-    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        # Keyed as moto builds it: region, service and whether its stubber intercepts calls
-        # (the state's credentials are not used by moto's factory).
-        key = (region, service, bool(botocore_stubber.enabled))
-        with clients_lock:
-            client = clients.get(key)
-            if client is None:
-                client = original_client_for(region=region, service=service)
-                clients[key] = client
-        return client
+    programs: dict[str, tuple[Any, Any]] = {}
 
     def parse(definition: str) -> tuple[Any, Any]:
-        tree = trees.get(definition)
-        if tree is None:
+        kept = programs.get(definition)
+        if kept is None:
             _, tree = original_parse(definition)  # syntax errors still raise here
-            trees[definition] = tree
-        return Preprocessor().visit(tree), tree
+            # Built here, never evaluated: its copies are, one per execution.
+            kept = programs[definition] = (Preprocessor().visit(tree), tree)
+        program, tree = kept
+        return copy.deepcopy(program), tree
 
     def send_to_targets(self: Any, event: Any, transform_input: bool = True) -> None:
         # moto raises on target types it does not know: give it only the ones it does.
@@ -324,6 +373,7 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
 
     def terminated(self: Any) -> None:
         original_terminated(self)
+        REGISTRY.bump()  # waiters may be waiting for the execution to end
         if REGISTRY.admission is not None:
             REGISTRY.admission.finished(self.execution.exec_arn)
         try:
@@ -345,7 +395,7 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
     sfn_execution.BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
     retrier_decl.time = scaled_time  # type: ignore[assignment]
     asl_parser.AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
-    lambda_eval_utils.boto_client_for = client_for
+    lambda_eval_utils._invoke_lambda_function = invoke_lambda_task
     json_path.parse = cached_json_path_parse
     result_path.parse = cached_result_path_parse
     try:
@@ -356,6 +406,6 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
         sfn_execution.BaseExecutionWorkerCommunication.terminated = original_terminated  # type: ignore[method-assign]
         retrier_decl.time = original_time
         asl_parser.AmazonStateLanguageParser.parse = staticmethod(original_parse)  # type: ignore[method-assign]
-        lambda_eval_utils.boto_client_for = original_client_for
+        lambda_eval_utils._invoke_lambda_function = original_invoke_task
         json_path.parse = original_json_path_parse
         result_path.parse = original_result_path_parse

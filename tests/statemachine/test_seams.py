@@ -99,7 +99,7 @@ def test_parse_seam_is_where_executions_get_their_program() -> None:
     assert "AmazonStateLanguageParser.parse(" in inspect.getsource(execution_worker)
 
 
-def test_executions_get_a_fresh_program_from_the_kept_tree() -> None:
+def test_executions_get_their_own_copy_of_the_kept_program() -> None:
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
     from platescan.local import seams
@@ -110,40 +110,104 @@ def test_executions_get_a_fresh_program_from_the_kept_tree() -> None:
         second_program, second_tree = AmazonStateLanguageParser.parse(definition)
     assert first_tree is second_tree
     assert first_program is not second_program
+    # Not a shallow copy: no component is shared between executions.
+    first_state, second_state = first_program.states.states["A"], second_program.states.states["A"]
+    assert first_state is not second_state
+    assert first_state.input_path is not second_state.input_path
+    assert first_state.input_path.string_sampler.json_path == "$"
 
 
-def test_lambda_tasks_get_their_client_from_boto_client_for() -> None:
+def test_the_pipeline_program_deep_copies() -> None:
+    import copy
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    from platescan import asl
+    from platescan.local.runtime import ASL_FUNCTIONS
+
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+    definition = asl.render_definition(asl.load_template(), dict.fromkeys(ASL_FUNCTIONS, arn))
+    program, _ = AmazonStateLanguageParser.parse(definition)
+    copied = copy.deepcopy(program)
+    assert copied.states.states.keys() == program.states.states.keys()
+
+
+def test_lambda_tasks_invoke_through_the_function_we_replace() -> None:
+    from moto.awslambda.models import LambdaBackend
+    from moto.awslambda.responses import LambdaResponse
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-    from moto.stepfunctions.parser.asl.utils import boto_client
 
-    assert lambda_eval_utils.boto_client_for is boto_client.boto_client_for
-    assert "boto_client_for(" in inspect.getsource(lambda_eval_utils._invoke_lambda_function)
-    factory = inspect.getsource(boto_client.boto_client_for)
-    assert list(inspect.signature(boto_client.boto_client_for).parameters) == [
+    assert list(inspect.signature(lambda_eval_utils._invoke_lambda_function).parameters) == [
+        "parameters",
         "region",
-        "service",
         "state_credentials",
     ]
-    # We keep one client per region and service: moto must not build them from credentials.
-    assert factory.count("state_credentials") == 1
-    assert "botocore_stubber.enabled" in factory
+    task = inspect.getsource(lambda_eval_utils.execute_lambda_function_integration)
+    assert "_invoke_lambda_function(" in task
+    # The client call we stand in for, and the backend call moto's Invoke handler makes.
+    assert "lambda_client.invoke(**parameters)" in inspect.getsource(
+        lambda_eval_utils._invoke_lambda_function
+    )
+    assert list(inspect.signature(LambdaBackend.invoke).parameters) == [
+        "self",
+        "function_name",
+        "qualifier",
+        "body",
+        "headers",
+        "response_headers",
+    ]
+    handler = inspect.getsource(LambdaResponse.invoke)
+    assert "self.backend.invoke(" in handler and "6000000" in handler
 
 
-def test_lambda_task_clients_are_kept_per_region_and_service() -> None:
+def test_invoke_lambda_task_answers_as_the_lambda_client_does(
+    rekognition_stack: LocalStack,
+) -> None:
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.api import InvocationResponse
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.utilities.collections import select_from_typed_dict
 
     from platescan.local import seams
 
-    with mock_aws(), seams.installed():
-        first = lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda")
-        again = lambda_eval_utils.boto_client_for(
-            region="us-east-1", service="lambda", state_credentials=object()
+    def original(parameters: dict[str, Any], region: str, _: Any) -> dict[str, Any]:
+        # What moto's `_invoke_lambda_function` does, through moto's Lambda API.
+        response = aws.session().create_client("lambda", region_name=region).invoke(**parameters)
+        response["Payload"] = lambda_eval_utils._from_payload(response["Payload"])
+        return dict(response)
+
+    arn = rekognition_stack.function_arns["validate_plate"]
+    rekognition_stack.registry.handlers["platescan-validate-plate"] = lambda event, _: {
+        "echo": event,
+        "n": 1.5,
+    }
+
+    def both(parameters: dict[str, Any]) -> tuple[Any, Any]:
+        ours = seams.invoke_lambda_task(dict(parameters), "us-east-1")
+        theirs = original(dict(parameters), "us-east-1", None)
+        return ours, select_from_typed_dict(typed_dict=InvocationResponse, obj=theirs)
+
+    ours, theirs = both({"FunctionName": arn, "Payload": b'{"a": [1, "b"]}'})
+    assert ours == theirs == {"StatusCode": 200, "Payload": {"echo": {"a": [1, "b"]}, "n": 1.5}}
+
+    def crash(event: dict[str, Any]) -> None:
+        raise RuntimeError("disk on fire")
+
+    rekognition_stack.registry.faults["platescan-validate-plate"] = crash
+    ours, theirs = both({"FunctionName": arn, "Payload": b"{}"})
+    assert ours == theirs
+    assert ours["FunctionError"] and ours["Payload"]["errorMessage"] == "disk on fire"
+
+    missing = arn.replace("validate-plate", "no-such-function")
+    with pytest.raises(ClientError) as ours_error:
+        seams.invoke_lambda_task({"FunctionName": missing, "Payload": b"{}"}, "us-east-1")
+    with pytest.raises(ClientError) as theirs_error:
+        original({"FunctionName": missing, "Payload": b"{}"}, "us-east-1", None)
+    assert ours_error.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    for field in ("Code", "Message"):
+        assert (
+            ours_error.value.response["Error"][field] == theirs_error.value.response["Error"][field]
         )
-        other = lambda_eval_utils.boto_client_for(region="eu-west-1", service="lambda")
-    assert first is again
-    assert other is not first and other.meta.region_name == "eu-west-1"
-    fresh = lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda")
-    assert fresh is not first  # the seam is gone with the block
 
 
 def test_json_paths_are_parsed_by_the_names_we_cache() -> None:
