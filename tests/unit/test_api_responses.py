@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import io
 import json
 from collections.abc import Iterator
 from types import ModuleType
@@ -217,14 +218,53 @@ def test_the_api_answers_as_it_did_with_powertools_resolver(app: ModuleType, nam
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
-    [("GET", "/uploads"), ("POST", "/results/abc"), ("DELETE", "/results/abc"), ("HEAD", "/")],
+    ("method", "path", "allow"),
+    [
+        ("GET", "/uploads", "OPTIONS, POST"),
+        ("POST", "/results/abc", "GET, OPTIONS"),
+        ("DELETE", "/results/abc", "GET, OPTIONS"),
+        ("PUT", "/results", "GET, OPTIONS"),
+    ],
 )
-def test_a_method_no_route_takes_is_no_such_route(app: ModuleType, method: str, path: str) -> None:
+def test_a_method_the_path_does_not_take_is_a_405_that_says_which_do(
+    app: ModuleType, method: str, path: str, allow: str
+) -> None:
+    # Powertools answered these 404 "no such route"
     response = app.lambda_handler(event(method, path), LambdaContext(function_name="api"))
+    message = {"message": f"{method} is not allowed here"}
+    assert response == answer(405, message, CORS | JSON | {"Allow": allow})
+
+
+def test_a_method_on_a_path_with_no_route_is_still_no_such_route(app: ModuleType) -> None:
+    response = app.lambda_handler(event("HEAD", "/"), LambdaContext(function_name="api"))
     assert response == answer(404, NO_ROUTE, CORS | JSON)
 
 
-def test_an_unexpected_error_fails_the_invocation(app: ModuleType) -> None:
-    with pytest.raises(RuntimeError, match="secret internals"):
-        app.lambda_handler(event("GET", "/results/boom"), LambdaContext(function_name="api"))
+def test_an_unexpected_error_is_logged_and_answered_without_its_details(app: ModuleType) -> None:
+    # Powertools let the exception fail the invocation; API Gateway then answered a bare 500
+    # without CORS headers, which the site could not read.
+    stream = io.StringIO()
+    handler = app.logger.registered_handler
+    previous = handler.setStream(stream)
+    try:
+        response = app.lambda_handler(
+            event("GET", "/results/boom"), LambdaContext(function_name="api")
+        )
+    finally:
+        handler.setStream(previous)
+    assert response == answer(500, {"message": "internal error"}, CORS | JSON)
+    logged = [json.loads(line) for line in stream.getvalue().splitlines() if line]
+    (error,) = [entry for entry in logged if entry["level"] == "ERROR"]
+    assert error["message"] == "unhandled error in GET /results/{upload_id}"
+    assert "RuntimeError: secret internals" in error["exception"]
+    assert error["correlation_id"] == "r1"  # requestContext.requestId, as before
+
+
+def test_routes_as_api_gateway_sends_them_with_a_route_key_and_path_parameters(
+    app: ModuleType,
+) -> None:
+    request = event("GET", "/results/abc")
+    request["routeKey"] = "GET /results/{upload_id}"
+    request["pathParameters"] = {"upload_id": "abc"}
+    response = app.lambda_handler(request, LambdaContext(function_name="api"))
+    assert response == answer(200, {"upload_id": "abc", **RESULT}, CORS | JSON)
