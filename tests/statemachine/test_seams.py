@@ -275,3 +275,47 @@ def test_the_stacks_record_is_the_record_get_record_reads(
     assert record["plates"] and record["status"] == "DONE"
     assert record == records.get_record(rekognition_stack.config.table, upload_id)
     assert rekognition_stack.record("no-such-upload") is None
+
+
+def test_the_modules_that_copy_state_data_use_copy_only_for_deepcopy() -> None:
+    import copy
+    import re
+
+    from platescan.local import seams
+
+    for module in seams.JSON_COPYING_MODULES:
+        source = inspect.getsource(module)
+        assert module.copy is copy, module.__name__
+        uses = set(re.findall(r"\bcopy\.(\w+)", source))
+        assert uses == {"deepcopy"}, (module.__name__, uses)
+
+
+def test_json_deepcopy_copies_as_deepcopy_does() -> None:
+    import copy
+    import datetime
+
+    from platescan.local import seams
+
+    value = {"a": [1, 2.5, "x", None, True, {"b": []}], "c": {"d": {"e": "f"}}}
+    copied = seams.json_deepcopy(value)
+    assert copied == value == copy.deepcopy(value)
+    assert copied is not value and copied["a"] is not value["a"]
+    assert copied["a"][5] is not value["a"][5] and copied["c"]["d"] is not value["c"]["d"]
+    # Anything that is not JSON goes to copy.deepcopy, whole
+    shared = [1]
+    other = {"when": datetime.date(2024, 1, 2), "twice": [shared, shared], "set": {1, 2}}
+    copied_other = seams.json_deepcopy(other)
+    assert copied_other == other
+    assert copied_other["twice"][0] is copied_other["twice"][1] is not shared
+
+
+def test_executions_copy_state_data_with_json_deepcopy() -> None:
+    import copy
+
+    from moto.stepfunctions.parser.asl.eval import states
+
+    from platescan.local import seams
+
+    with seams.installed():
+        assert states.copy.deepcopy is seams.json_deepcopy
+    assert states.copy is copy
