@@ -382,7 +382,10 @@ def _focused_lines(models: _Models, image: np.ndarray, line: TextLine) -> list[T
     union = _row_union(boxes, band)
     for box in boxes if union is None else [*boxes, union]:
         tight, _ = crop_quad(crop, box, pad_x=0.08, pad_y=0.1, height=CROP_HEIGHT)
-        for variant in (tight, normalise_contrast(tight)):
+        # Text on the focused line's row is read twice, as cropped and contrast-normalised;
+        # text above or below it (a state name, a second row) once.
+        in_row = band[0] <= float(box[:, 1].mean()) <= band[1]
+        for variant in (tight, normalise_contrast(tight)) if in_row else (tight,):
             crops.append(variant)
             quads.append(_map_quad(box, back))
     tight, _ = crop_quad(image, line.quad, pad_x=0.05, pad_y=0.08, height=CROP_HEIGHT)
