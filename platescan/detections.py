@@ -155,3 +155,17 @@ def iter_lines(response: dict) -> Iterator[TextDetection]:
     for detection in response.get("TextDetections", []) or []:
         if detection.get("Type") == "LINE" and detection.get("DetectedText"):
             yield detection
+
+
+def lines_only(response: dict) -> dict:
+    """The response as the pipeline passes it on: its LINE detections, without the WORDs.
+
+    Plates are read from lines only, and the words would double the state data every later
+    state carries (Step Functions caps it at 256 KB; locally, moto copies it at each step).
+    """
+    return {
+        **{key: value for key, value in response.items() if key != "TextDetections"},
+        "TextDetections": [
+            d for d in response.get("TextDetections", []) or [] if d.get("Type") == "LINE"
+        ],
+    }

@@ -9,16 +9,22 @@ from typing import Any
 # importing it here keeps that cost in the container's init, as before, not in the first
 # event. The engine itself is imported on first use (platescan.engines).
 import platescan.aws  # noqa: F401
+from platescan.detections import lines_only
 from platescan.engines import get_detector
 from platescan.settings import get_settings
 from platescan.stages import elapsed_ms
 
 
 def detect_text(event: dict[str, Any]) -> dict[str, Any]:
-    """Run the configured text detector on the object; DetectText's response shape back."""
+    """Run the configured text detector on the object; DetectText's response shape back,
+    its LINE detections only."""
     started = time.perf_counter()
     obj = event["object"]
     detector = get_detector(get_settings().detector_engine)
     response = detector.detect(bucket=obj["bucket"], key=obj["key"], version_id=obj["version_id"])
     response.pop("ResponseMetadata", None)
-    return {"engine": detector.name, "response": response, "elapsed_ms": elapsed_ms(started)}
+    return {
+        "engine": detector.name,
+        "response": lines_only(response),
+        "elapsed_ms": elapsed_ms(started),
+    }
