@@ -81,6 +81,10 @@ def inspect_image(data: bytes) -> ImageFacts:
                 width, height = probe.size
                 _check_size(width, height)
                 orientation = int(probe.getexif().get(0x0112, 1) or 1)
+                if kind == "JPEG":
+                    # Every coefficient is still decoded (truncation still fails), but only
+                    # an eighth of each side is rendered: 12 MP phone photos check 10x faster.
+                    probe.draft(probe.mode, (max(1, width // 8), max(1, height // 8)))
                 probe.load()  # decode every pixel: truncated files fail here
         except UnsupportedImage:
             raise

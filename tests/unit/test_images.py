@@ -6,6 +6,7 @@ import io
 import struct
 import zlib
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -87,3 +88,17 @@ def test_sniffing_ignores_names_and_needs_only_the_first_bytes() -> None:
     assert sniff_format(encode((100, 100), "PNG")[:16]) == "PNG"
     assert sniff_format(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "WEBP"
     assert sniff_format(b"%PDF-1.7") is None
+
+
+def test_a_large_jpeg_is_checked_whole_and_a_truncated_one_refused() -> None:
+    # The check renders JPEGs at an eighth of their size but still decodes every block.
+    rng = np.random.default_rng(7)
+    photo = Image.fromarray(rng.integers(0, 255, (1536, 2048, 3), dtype=np.uint8))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=85)
+    data = buffer.getvalue()
+    facts = inspect_image(data)
+    assert (facts.width, facts.height) == (2048, 1536)
+    for cut in (len(data) // 2, len(data) - 3):
+        with pytest.raises(UnsupportedImage, match="truncated"):
+            inspect_image(data[:cut])
