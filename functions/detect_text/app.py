@@ -13,7 +13,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from platescan.stages.detect_text import detect_text
 
 logger = Logger()
-tracer = Tracer()
+# Patch botocore only (S3 or Rekognition): a bare Tracer() imports and patches every library
+# the X-Ray SDK supports that happens to be installed (issue 7).
+tracer = Tracer(auto_patch=True, patch_modules=["botocore"])
 metrics = Metrics()
 
 

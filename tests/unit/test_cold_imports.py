@@ -52,6 +52,8 @@ EXPECTED = {
     "write_result": ({"botocore.client"}, True),
     "mark_failed": ({"botocore.client"}, True),
     "api": ({"botocore.client"}, True),
+    # The engine (and with ONNX, numpy and onnxruntime) is imported on the first photo.
+    "detect_text": ({"botocore.client"}, True),
 }
 
 
