@@ -159,3 +159,11 @@ def test_california_issues_i_and_q_as_letters() -> None:
     # In a digit position an I is still a 1, at the price of a correction.
     fixed = {m.format.id: m for m in match_formats("6XIU6I1")}
     assert fixed["US-CA"].text == "6XIU611" and fixed["US-CA"].corrections == 1
+
+
+def test_remembered_matches_are_handed_out_as_fresh_lists() -> None:
+    first = match_formats("7ABC123")
+    first.clear()  # a caller changing its list changes nothing for the next caller
+    again = match_formats("7ABC123")
+    assert again and again[0].format.id == "US-CA"
+    assert match_formats("7ABC123", regions={"DE"}) != again  # regions are part of the key
