@@ -8,7 +8,7 @@ runs OCR (numpy), and Tracer patches botocore alone, not every library the X-Ray
 installed (requests, sqlite3). The functions that call S3 or DynamoDB do so through
 botocore's clients: none of them imports boto3 (nor s3transfer, which boto3 always imports),
 about 80 ms of every cold start. The API routes with `platescan.router`, not Powertools'
-event handler, whose package imports every resolver it has (85-100 ms).
+event handler, whose package imports every resolver it has (about 30-40 ms).
 """
 
 from __future__ import annotations
