@@ -1,8 +1,8 @@
 """The local text detection engine: rapidocr's PP-OCR models on onnxruntime.
 
 It returns Rekognition DetectText's response shape. Beyond the full-photo lines that
-Rekognition would return, it looks closer at whatever could be a plate, unless the plate
-validator already reads the first look's best plate with little doubt: each plate-like
+Rekognition would return, it looks closer at whatever could be a plate, until the plate
+validator reads a plate with little doubt (often after the first look): each plate-like
 line is cropped from the full-resolution photo with a margin, deskewed, upscaled and
 contrast-normalised, then detected and recognised again; those focused readings, and
 their format-guided variants (the recogniser's own runner-up of the kind a plate layout
@@ -59,9 +59,10 @@ MAX_FOCUS = 4
 # 6.7). A plate crop is 2-4 wide, so the padding was most of the work: at 4, the US set
 # reads one photo more for 13% less CPU; at 3.3 and below, it reads worse.
 REC_MIN_RATIO = 4.0
-# A first look whose best plate the validator already gives this confidence (about 97%
-# right on the US set) gets no focused re-reads: only photos in doubt pay for them.
-CONFIDENT_FIRST_LOOK = 0.6
+# Once the validator gives a photo's best plate this confidence (a first look that sure is
+# about 97% right on the US set), the engine stops looking: a clear first look gets no
+# focused re-reads, and a photo in doubt no more of them than it takes to be sure.
+CONFIDENT = 0.6
 # Margin around a plate-like line for its focused read, in units of the line's height:
 # wide enough that the rest of a plate split at a gap ("1234  BCD") is in the crop.
 FOCUS_PAD_X = 1.5
@@ -447,18 +448,35 @@ def read_image(models: _Models, image: np.ndarray) -> tuple[list[TextLine], list
     if likely and _confident(lines, image):
         return lines, []
     likely.sort(key=lambda item: -item[0])
+    candidates = [line for _, line in likely[:MAX_FOCUS]]
     focused: list[TextLine] = []
-    for _, line in likely[:MAX_FOCUS]:
+    for index, line in enumerate(candidates):
         focused.extend(_focused_lines(models, image, line))
+        rest = candidates[index + 1 :]
+        # Sure enough now? Not while taller text is unread: of two plates read about as
+        # surely, the validator ranks the taller first (a fleet number is printed smaller
+        # than the plate beside it), so the taller one must be looked at too.
+        looked = max(_text_height(done) for done in candidates[: index + 1])
+        if (
+            rest
+            and all(_text_height(other) <= looked for other in rest)
+            and _confident(lines + focused, image)
+        ):
+            break
     return lines, focused
 
 
+def _text_height(line: TextLine) -> float:
+    tl, tr, br, bl = line.quad
+    return max(float(np.linalg.norm(bl - tl)), float(np.linalg.norm(br - tr)))
+
+
 def _confident(lines: list[TextLine], image: np.ndarray) -> bool:
-    """Whether the validator already reads a plate on the first look with little doubt."""
+    """Whether the validator already reads a plate in these lines with little doubt."""
     height, width = image.shape[:2]
     response = make_response(_to_detections(lines, width, height), MODEL_VERSION)
     plates = read_plates(dict(response))
-    return bool(plates) and float(plates[0]["confidence"]) >= CONFIDENT_FIRST_LOOK
+    return bool(plates) and float(plates[0]["confidence"]) >= CONFIDENT
 
 
 def _to_detections(lines: list[TextLine], width: int, height: int) -> list[TextDetection]:

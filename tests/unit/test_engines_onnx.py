@@ -180,13 +180,59 @@ def test_focused_re_reads_are_spent_only_on_photos_in_doubt(
     photo = render_plate(["7ABC123"])
     confident = read_plates(detect_image(photo))
     assert confident[0]["text"] == "7ABC123"
-    assert confident[0]["confidence"] >= onnx_engine.CONFIDENT_FIRST_LOOK
+    assert confident[0]["confidence"] >= onnx_engine.CONFIDENT
     assert calls == []  # a clear first look is the answer
 
-    monkeypatch.setattr(onnx_engine, "CONFIDENT_FIRST_LOOK", 1.01)  # nothing is sure enough
+    monkeypatch.setattr(onnx_engine, "CONFIDENT", 1.01)  # nothing is sure enough
     doubtful = read_plates(detect_image(photo))
     assert calls, "a photo in doubt gets focused re-reads"
     assert doubtful[0]["text"] == "7ABC123"
+
+
+def _line(text: str, height: float) -> onnx_engine.TextLine:
+    quad = np.array([[0, 0], [4 * height, 0], [4 * height, height], [0, height]], np.float32)
+    return onnx_engine.TextLine(text, 0.9, quad)
+
+
+@pytest.mark.parametrize(
+    ("likely", "expected"),
+    [
+        # The tallest line is looked at first and the validator is then sure: stop there.
+        ([(1.7, _line("7ABC123", 60)), (1.5, _line("3479CH", 38))], ["7ABC123"]),
+        # A confident fleet number first, but the taller line may be the plate: look at it.
+        (
+            [(1.7, _line("3479CH", 38)), (1.6, _line("7FR971", 62))],
+            ["3479CH", "7FR971"],
+        ),
+    ],
+)
+def test_focused_re_reads_stop_once_sure_unless_taller_text_is_unread(
+    monkeypatch: pytest.MonkeyPatch,
+    likely: list[tuple[float, onnx_engine.TextLine]],
+    expected: list[str],
+) -> None:
+    looked: list[str] = []
+    sure_after: list[int] = []
+
+    def read_lines(*args: object, **kwargs: object) -> tuple[list, list]:
+        return [line for _, line in likely], list(likely)
+
+    def focused(models: object, image: np.ndarray, line: onnx_engine.TextLine) -> list:
+        looked.append(line.text)
+        return [line]
+
+    def confident(lines: list, image: np.ndarray) -> bool:
+        sure_after.append(len(looked))
+        return bool(looked)  # the first look is in doubt; any focused read settles it
+
+    monkeypatch.setattr(onnx_engine, "_read_lines", read_lines)
+    monkeypatch.setattr(onnx_engine, "_focused_lines", focused)
+    monkeypatch.setattr(onnx_engine, "_confident", confident)
+    image = np.zeros((100, 100, 3), np.uint8)
+    _, found = onnx_engine.read_image(object(), image)  # type: ignore[arg-type]
+    assert looked == expected
+    assert [line.text for line in found] == expected
+    assert sure_after[0] == 0  # the first look was asked about before any re-read
 
 
 def render_eu_plate(code: str, text: str) -> Image.Image:
