@@ -11,7 +11,10 @@ detections on the same spot, so the plate validator (which only reads the
 DetectText shape) can weigh them against the first reading. Focused readings keep only
 letters and digits (other symbols count as blank) and the case the recogniser leaned to.
 When nothing plate-like turns up at the usual scale, the photo is looked at once more at
-full resolution with a more sensitive text map, so only those photos pay for it.
+full resolution with a more sensitive text map, so only those photos pay for it. A photo
+still in doubt after its re-reads gets that sensitive look at the usual scale: a faint
+plate the first text map missed is often there, and what it finds is kept only if it
+makes the validator sure.
 
 Models are loaded once per worker thread of a small pool (one onnxruntime intra-op thread
 each, as many workers as CPUs, `OCR_WORKERS` overrides): on a 2-core machine two
@@ -438,6 +441,7 @@ def _read_lines(
 def read_image(models: _Models, image: np.ndarray) -> tuple[list[TextLine], list[TextLine]]:
     """Lines of the whole photo, and focused re-reads of its plate-like lines."""
     lines, likely = _read_lines(models, image, FULL_DET_LIMIT)
+    sensitive = False
     if max((weight for weight, _ in likely), default=0.0) < PLAUSIBLE_PLATE and (
         max(image.shape[:2]) > FULL_DET_LIMIT
     ):
@@ -445,10 +449,38 @@ def read_image(models: _Models, image: np.ndarray) -> tuple[list[TextLine], list
         # the photo is shrunk, so look once more at full resolution (only these photos pay).
         limit = min(max(image.shape[:2]), FALLBACK_DET_LIMIT)
         lines, likely = _read_lines(models, image, limit, fallback=True)
+        sensitive = True
     if likely and _confident(lines, image):
         return lines, []
-    likely.sort(key=lambda item: -item[0])
-    candidates = [line for _, line in likely[:MAX_FOCUS]]
+    focused = _focus(models, image, likely, known=lines)
+    if sensitive or _confident(lines + focused, image):
+        return lines, focused
+    # Still in doubt: the plate may be text too faint for the usual text map (a van's plate
+    # beside its big signwriting). The sensitive map finds such text, and other noise too,
+    # so its new lines are kept only if they make the validator sure.
+    more, more_likely = _read_lines(models, image, FULL_DET_LIMIT, fallback=True)
+    new = [line for line in more if not any(_same_spot(line, old) for old in lines)]
+    new_ids = {id(line) for line in new}
+    extra = _focus(
+        models,
+        image,
+        [(weight, line) for weight, line in more_likely if id(line) in new_ids],
+        known=lines + new + focused,
+    )
+    if new and _confident(lines + new + focused + extra, image):
+        return lines + new, focused + extra
+    return lines, focused
+
+
+def _focus(
+    models: _Models,
+    image: np.ndarray,
+    likely: list[tuple[float, TextLine]],
+    *,
+    known: list[TextLine],
+) -> list[TextLine]:
+    """Focused re-reads of the likeliest plate lines, until the validator is sure."""
+    candidates = [line for _, line in sorted(likely, key=lambda item: -item[0])[:MAX_FOCUS]]
     focused: list[TextLine] = []
     for index, line in enumerate(candidates):
         focused.extend(_focused_lines(models, image, line))
@@ -460,10 +492,20 @@ def read_image(models: _Models, image: np.ndarray) -> tuple[list[TextLine], list
         if (
             rest
             and all(_text_height(other) <= looked for other in rest)
-            and _confident(lines + focused, image)
+            and _confident(known + focused, image)
         ):
             break
-    return lines, focused
+    return focused
+
+
+def _same_spot(a: TextLine, b: TextLine) -> bool:
+    """Whether two lines cover mostly the same pixels (over half of the smaller one)."""
+    (ax0, ay0), (ax1, ay1) = a.quad.min(axis=0), a.quad.max(axis=0)
+    (bx0, by0), (bx1, by1) = b.quad.min(axis=0), b.quad.max(axis=0)
+    width = min(ax1, bx1) - max(ax0, bx0)
+    height = min(ay1, by1) - max(ay0, by0)
+    smaller = min((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0))
+    return bool(width > 0 and height > 0 and smaller > 0 and width * height > 0.5 * smaller)
 
 
 def _text_height(line: TextLine) -> float:

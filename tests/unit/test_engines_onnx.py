@@ -235,6 +235,56 @@ def test_focused_re_reads_stop_once_sure_unless_taller_text_is_unread(
     assert sure_after[0] == 0  # the first look was asked about before any re-read
 
 
+@pytest.mark.parametrize("sure_after_second_look", [True, False])
+def test_a_photo_still_in_doubt_gets_a_sensitive_look_kept_only_if_it_settles_it(
+    monkeypatch: pytest.MonkeyPatch, sure_after_second_look: bool
+) -> None:
+    sign, sign_again = _line("STORIT", 40), _line("STORIT", 40)
+    faint = _line("1AMW240", 30)
+    faint.quad += 200  # elsewhere on the photo
+    looks: list[bool] = []
+
+    def read_lines(models: object, image: np.ndarray, limit: int, *, fallback: bool = False):
+        looks.append(fallback)
+        if not fallback:
+            return [sign], [(1.2, sign)]
+        return [sign_again, faint], [(1.2, sign_again), (1.4, faint)]
+
+    def focused(models: object, image: np.ndarray, line: onnx_engine.TextLine) -> list:
+        return [onnx_engine.TextLine(line.text, 0.95, line.quad)]
+
+    def confident(lines: list, image: np.ndarray) -> bool:
+        return sure_after_second_look and any(line.text == "1AMW240" for line in lines)
+
+    monkeypatch.setattr(onnx_engine, "_read_lines", read_lines)
+    monkeypatch.setattr(onnx_engine, "_focused_lines", focused)
+    monkeypatch.setattr(onnx_engine, "_confident", confident)
+    image = np.zeros((720, 900, 3), np.uint8)  # within the usual scale: no full-size look
+    lines, found = onnx_engine.read_image(object(), image)  # type: ignore[arg-type]
+    assert looks == [False, True]
+    if sure_after_second_look:
+        # The sign re-detected at the same spot is not added twice; the faint plate is.
+        assert [line.text for line in lines] == ["STORIT", "1AMW240"]
+        assert [line.text for line in found] == ["STORIT", "1AMW240"]
+    else:
+        assert [line.text for line in lines] == ["STORIT"]
+        assert [line.text for line in found] == ["STORIT"]
+
+
+def test_a_clear_photo_gets_no_second_look(monkeypatch: pytest.MonkeyPatch) -> None:
+    looks: list[bool] = []
+    plate = _line("7ABC123", 60)
+
+    def read_lines(models: object, image: np.ndarray, limit: int, *, fallback: bool = False):
+        looks.append(fallback)
+        return [plate], [(1.7, plate)]
+
+    monkeypatch.setattr(onnx_engine, "_read_lines", read_lines)
+    monkeypatch.setattr(onnx_engine, "_confident", lambda lines, image: True)
+    onnx_engine.read_image(object(), np.zeros((720, 900, 3), np.uint8))  # type: ignore[arg-type]
+    assert looks == [False]
+
+
 def render_eu_plate(code: str, text: str) -> Image.Image:
     """A European plate: the blue band with the country code at the left, then the text."""
     image = Image.new("RGB", (900, 500), (90, 95, 100))
