@@ -273,6 +273,20 @@ def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
     return readings
 
 
+def _part_of_stamp(box: Box, stamp: Box) -> bool:
+    """True when `box` holds text of the stamp's size right under it or beside it on its row."""
+    if box.height <= 0 or stamp.height <= 0 or not 0.5 <= box.height / stamp.height <= 2.0:
+        return False
+    height = max(box.height, stamp.height)
+    shared_x = min(box.right, stamp.right) - max(box.left, stamp.left)
+    below = stamp.top + 0.5 * stamp.height <= box.top <= stamp.bottom + 0.8 * height
+    if below and shared_x > 0.5 * min(box.width, stamp.width):
+        return True
+    shared_y = min(box.bottom, stamp.bottom) - max(box.top, stamp.top)
+    gap = max(box.left - stamp.right, stamp.left - box.right)
+    return shared_y > 0.6 * min(box.height, stamp.height) and gap <= ROW_GAP * height
+
+
 def _group(readings: list[Reading]) -> list[PlateGroup]:
     groups: list[PlateGroup] = []
     for reading in sorted(readings, key=lambda r: -r.score):
@@ -340,10 +354,14 @@ def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dic
             hinted = _Hint(implied, IMPLIED_OFF_HINT_PENALTY)
     lines: list[_Line] = []
     rejected: list[Box] = []
+    stamps: list[Box] = []
     for index, detection in enumerate(iter_lines(detections)):
         box = _box_of(dict(detection))
-        if non_plate_reason(detection["DetectedText"]) is not None:
+        reason = non_plate_reason(detection["DetectedText"])
+        if reason is not None:
             rejected.append(box)
+            if reason in ("date", "time of day"):
+                stamps.append(box)
             continue
         confidence = float(detection.get("Confidence", 0.0)) / 100.0
         lines.append(
@@ -352,6 +370,13 @@ def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dic
     # A re-read of text already known not to be a plate (a focused read drops the separators
     # that gave a phone number or a date away) is no plate either.
     lines = [ln for ln in lines if all(ln.box.overlap(box) < 0.5 for box in rejected)]
+    # A camera's date stamp often has its time right under it or beside it; read without
+    # its colons ("07:02:17" as 070217), the time looks like a plate of six digits.
+    lines = [
+        ln
+        for ln in lines
+        if not (compact(ln.raw).isdigit() and any(_part_of_stamp(ln.box, s) for s in stamps))
+    ]
     groups = _group(_collect(lines, hinted))
     plates: list[dict] = []
     for group in groups:

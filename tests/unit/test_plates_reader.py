@@ -314,3 +314,28 @@ def test_between_two_sure_readings_the_taller_text_is_the_plate() -> None:
     # Then the plate (taller characters) comes first, the fleet number is still reported
     plates = read_plates(detections)
     assert [p["text"] for p in plates] == ["7FR971", "3479CH"]
+
+
+@pytest.mark.parametrize(
+    "time_box",
+    [
+        (905, 952, 960, 966),  # under the date, as a camera stamps "2014-05-14" over "07:02:17"
+        (975, 936, 999, 950),  # beside it on its row
+    ],
+)
+def test_a_camera_stamps_time_read_without_colons_is_not_a_plate(
+    time_box: tuple[int, int, int, int],
+) -> None:
+    # Given a corner stamp: the date (rejected as a date) and its time, read as six digits
+    detections = response(
+        line("2014-05-14", (900, 936, 964, 950), 0.92),
+        line("070217", time_box, 0.92),
+        line("MF2Y8X", PLATE_BOX, 0.5),
+    )
+    # Then the time is no plate, and the real plate is read
+    assert [p["text"] for p in read_plates(detections)] == ["MF2Y8X"]
+
+
+def test_digits_far_from_a_date_stamp_are_still_a_plate() -> None:
+    detections = response(line("2014-05-14", (0, 0, 64, 14), 0.92), line("070217", PLATE_BOX))
+    assert [p["text"] for p in read_plates(detections)] == ["070217"]
