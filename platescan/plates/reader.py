@@ -206,7 +206,9 @@ def _side_by_side(left: _Line, right: _Line) -> bool:
         return False
     gap = b.left - a.right
     height = max(a.height, b.height)
-    return -0.3 * height <= gap <= ROW_GAP * height
+    # `right` must start past the middle of `left`: a re-read of the same text at the same
+    # spot is the same part of the row, not the next one.
+    return -0.3 * height <= gap <= ROW_GAP * height and b.left > a.left + 0.5 * a.width
 
 
 def _rows(lines: list[_Line]) -> list[tuple[_Line, ...]]:
@@ -303,20 +305,23 @@ def _group(readings: list[Reading]) -> list[PlateGroup]:
 def _rank(group: PlateGroup) -> list[tuple[str, float, FormatMatch]]:
     """Texts of one plate, best first, scored by the noisy-or of the lines that read them.
 
-    Each detected line votes once per text (its best format for that text), so several
-    focused re-reads agreeing on a text outweigh one confident but lonely reading.
+    Each detected line votes once per text, so several focused re-reads agreeing on a text
+    outweigh one confident but lonely reading. A reading joined from several lines (a row,
+    a two-line plate) votes only if none of its lines has voted for that text yet:
+    otherwise every pairing of re-reads would count again, and a band letter beside a
+    plate read six times would outvote the plate itself.
     """
-    best_per_line: dict[tuple[str, tuple[int, ...]], Reading] = {}
-    for reading in group.readings:
-        key = (reading.match.text, reading.line_ids)
-        if key not in best_per_line or reading.score > best_per_line[key].score:
-            best_per_line[key] = reading
     by_text: dict[str, list[Reading]] = {}
-    for (text, _), reading in best_per_line.items():
-        by_text.setdefault(text, []).append(reading)
+    for reading in sorted(group.readings, key=lambda r: -r.score):
+        by_text.setdefault(reading.match.text, []).append(reading)
     ranked = []
-    for text, votes in by_text.items():
-        votes.sort(key=lambda v: -v.score)
+    for text, readings in by_text.items():
+        voted: set[int] = set()
+        votes: list[Reading] = []
+        for reading in readings:
+            if voted.isdisjoint(reading.line_ids):
+                votes.append(reading)
+                voted.update(reading.line_ids)
         top = votes[0]
         miss = (1.0 - min(top.score, 0.99)) * math.prod(
             1.0 - EXTRA_VOTE * min(v.score, 0.99) for v in votes[1:]

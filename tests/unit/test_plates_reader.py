@@ -339,3 +339,33 @@ def test_a_camera_stamps_time_read_without_colons_is_not_a_plate(
 def test_digits_far_from_a_date_stamp_are_still_a_plate() -> None:
     detections = response(line("2014-05-14", (0, 0, 64, 14), 0.92), line("070217", PLATE_BOX))
     assert [p["text"] for p in read_plates(detections)] == ["070217"]
+
+
+def _numbered(*lines: TextDetection) -> dict:
+    """A response whose lines have distinct Ids, as the engines number them."""
+    return response(
+        *(
+            make_detection(d["DetectedText"], d["Confidence"] / 100, d["Geometry"], detection_id=i)
+            for i, d in enumerate(lines)
+        )
+    )
+
+
+def test_a_band_letter_beside_a_plate_read_many_times_does_not_outvote_it() -> None:
+    # Given a Portuguese plate: the band's P detected on its own (twice, at one spot), and
+    # the registration read four times, so every P + plate pairing is a joined reading
+    band = [line("P", (422, 579, 449, 671), 0.97), line("P", (422, 579, 449, 671), 0.96)]
+    plate = [line("1111UN", (447, 547, 664, 656), 0.85) for _ in range(4)]
+    plates = read_plates(_numbered(*band, *plate))
+    # Then each line votes once: the registration wins over "PP1111UN" and "P1111UN"
+    assert plates[0]["text"] == "1111UN"
+
+
+def test_a_re_read_at_the_same_spot_is_not_the_next_part_of_the_row() -> None:
+    # Given a narrow "W" read twice at one spot, left of "12345"
+    w = (400, 600, 415, 660)
+    detections = _numbered(line("W", w), line("W", w), line("12345", (425, 600, 600, 660)))
+    texts = {c["text"] for p in read_plates(detections) for c in p["candidates"]}
+    # Then the row is W + 12345, never W + W + 12345
+    assert "W12345" in texts
+    assert "WW12345" not in texts
