@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from platescan.plates.formats import (
+    FormatMatch,
     expand_template,
     fit_layout,
     load_formats,
@@ -55,7 +56,12 @@ def test_each_region_matches_its_formats(
     text: str, region: str, format_id: str | None, expected: str | None
 ) -> None:
     matches = match_formats(text, regions=regions_for_hint(region))
-    by_id = {m.format.id: m for m in matches if m.format.region == region}
+    by_id: dict[str, FormatMatch] = {}
+    for m in matches:  # of a format's entries (e.g. with an emblem slot), its likeliest
+        if m.format.region == region and (
+            m.format.id not in by_id or m.format.prior > by_id[m.format.id].format.prior
+        ):
+            by_id[m.format.id] = m
     if format_id is None:
         specific = [m.format.id for m in by_id.values() if not m.format.generic]
         assert specific == [], f"{text} should fit only the catch-all formats"
@@ -167,3 +173,15 @@ def test_remembered_matches_are_handed_out_as_fresh_lists() -> None:
     again = match_formats("7ABC123")
     assert again and again[0].format.id == "US-CA"
     assert match_formats("7ABC123", regions={"DE"}) != again  # regions are part of the key
+
+
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        ("FBWK4571", "FWK4571"),  # the two round seals between FW and K read as a B
+        ("OF8KE167", "OFKE167"),
+    ],
+)
+def test_german_seals_read_as_a_character_are_dropped(read: str, expected: str) -> None:
+    texts = {m.text for m in match_formats(read, regions=regions_for_hint("DE"))}
+    assert expected in texts
