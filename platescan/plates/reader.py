@@ -307,9 +307,9 @@ def _rank(group: PlateGroup) -> list[tuple[str, float, FormatMatch]]:
 
     Each detected line votes once per text, so several focused re-reads agreeing on a text
     outweigh one confident but lonely reading. A reading joined from several lines (a row,
-    a two-line plate) votes only if none of its lines has voted for that text yet:
-    otherwise every pairing of re-reads would count again, and a band letter beside a
-    plate read six times would outvote the plate itself.
+    a two-line plate) votes only if one of its lines has not voted for that text yet:
+    otherwise every pairing of re-reads would count again, and a band letter read twice
+    beside a plate read four times would outvote the plate itself.
     """
     by_text: dict[str, list[Reading]] = {}
     for reading in sorted(group.readings, key=lambda r: -r.score):
@@ -319,7 +319,7 @@ def _rank(group: PlateGroup) -> list[tuple[str, float, FormatMatch]]:
         voted: set[int] = set()
         votes: list[Reading] = []
         for reading in readings:
-            if voted.isdisjoint(reading.line_ids):
+            if not voted.issuperset(reading.line_ids):
                 votes.append(reading)
                 voted.update(reading.line_ids)
         top = votes[0]

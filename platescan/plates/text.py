@@ -56,6 +56,13 @@ _PHONE = re.compile(r"(?:\(?\d{3}\)?[\s.-]?)?\d{3}[\s.-]\d{4}\b|\b1?-?8[0-9]{2}-
 # A local phone number on a sign or a dealer frame: 555-1234 and nothing else on the line.
 _LOCAL_PHONE = re.compile(r"^\s*\d{3}\s?[-.]\s?\d{4}\s*$")
 _URL = re.compile(r"WWW\.|\.COM\b|\.NET\b|\.ORG\b|HTTP|@", re.IGNORECASE)
+# Phone numbers as printed outside North America: an international prefix (+49 30 1234567,
+# 0049 ...), a "tel." label, or three or more groups of digits (0800 123 456). No plate
+# format has nine digits or more.
+_INTL_PHONE = re.compile(r"^\s*(?:\+|00\s?[1-9]|TEL\b\.?)", re.IGNORECASE)
+_DIGIT_GROUPS = re.compile(r"^[\d\s().+/-]+$")
+# An engine or trim badge: "1.6 TDI", "2.0T", "3.5 V6".
+_BADGE = re.compile(r"^\s*\d[.,]\d\s?[A-Z][A-Z0-9]{0,3}\s*$")
 
 
 def fold(text: str) -> str:
@@ -89,6 +96,13 @@ def non_plate_reason(raw: str) -> str | None:
         return "phone number"
     if _LOCAL_PHONE.match(folded):
         return "phone number"
+    digits = sum(c.isdigit() for c in folded)
+    if digits >= 8 and _INTL_PHONE.match(folded):
+        return "phone number"
+    if digits >= 9 and _DIGIT_GROUPS.match(folded) and len(folded.split()) >= 3:
+        return "phone number"
+    if _BADGE.match(folded):
+        return "model badge"
     return None
 
 

@@ -41,6 +41,9 @@ NON_PLATE_LINES = [
     "555-1234",
     "1-800-555-0199",
     "www.dealer-motors.com",
+    "+49 30 1234567",
+    "0800 123 456",
+    "1.6 TDI",
     "TOYOTA OF SEATTLE",
     "STOP",
     "Explore Minnesota",
@@ -74,6 +77,17 @@ def test_photos_with_only_non_plate_text_have_no_plate(other: str) -> None:
         ("7ABC123", None),
         ("AB-123-CD", None),
         ("51F-123.45", None),
+        ("+33 1 42 68 53 00", "phone number"),
+        ("0049 30 123456", "phone number"),
+        ("0161 496 0123", "phone number"),
+        ("tel. 02 8765 4321", "phone number"),
+        ("(11) 3456-7890", "phone number"),
+        ("1.6 TDI", "model badge"),
+        ("3.5 V6", "model badge"),
+        ("123.45", None),  # the lower row of a Vietnamese two-line plate
+        ("B AB 1234", None),
+        ("WA 12345", None),
+        ("12-ABC-3", None),
     ],
 )
 def test_non_plate_reasons(raw: str, reason: str | None) -> None:
