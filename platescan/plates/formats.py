@@ -156,6 +156,20 @@ def region_words() -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=1)
+def format_words() -> dict[str, frozenset[str]]:
+    """Words only one format prints above its characters (Mercosur's BRASIL), and the ids
+    of every other format, which the word rules out for that plate."""
+    raw = json.loads(resources.files("platescan.plates").joinpath("formats.json").read_text())
+    formats, _ = load_formats()
+    out: dict[str, frozenset[str]] = {}
+    for format_id, words in raw.get("format_words", {}).items():
+        others = frozenset(f.id for f in formats if f.id != format_id)
+        for word in words.split():
+            out[word.upper()] = others
+    return out
+
+
 def regions_for_hint(hint: str | None) -> set[str] | None:
     """The regions a hint (a region like `DE` or a group like `EU`) allows; None for all."""
     if not hint:

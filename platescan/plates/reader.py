@@ -19,6 +19,7 @@ from importlib import resources
 from platescan.detections import iter_lines
 from platescan.plates.formats import (
     FormatMatch,
+    format_words,
     match_formats,
     region_words,
     regions_for_hint,
@@ -172,13 +173,41 @@ def _readings_for_text(
     *,
     two_line: bool,
     hinted: _Hint | None,
+    ruled_out: frozenset[str] = frozenset(),
 ) -> list[Reading]:
     if not MIN_LEN <= len(text) <= MAX_LEN:
         return []
     out: list[Reading] = []
     for match in match_formats(text, lines=2 if two_line else 1):
         weight = _format_weight(match, hinted) * (TWO_LINE_BONUS if two_line else 1.0)
+        if match.format.id in ruled_out:
+            weight *= OFF_HINT_PENALTY
         out.append(Reading(match, confidence * weight, box, line_ids))
+    return out
+
+
+def _ruled_out_by_words_above(line: _Line, lines: list[_Line]) -> frozenset[str]:
+    """Formats a word printed right above this line rules out (BRASIL: Mercosur only).
+
+    Only a word on the plate itself counts: smaller than the characters, just above them
+    and over their middle, so a dealer frame's "AUTO CENTER BRASIL" says nothing.
+    """
+    words = format_words()
+    plate = line.box
+    out: frozenset[str] = frozenset()
+    for other in lines:
+        ruled_out = words.get(compact(other.raw))
+        if ruled_out is None or other is line:
+            continue
+        word = other.box
+        centre = word.left + word.width / 2
+        if (
+            word.height < plate.height
+            and word.bottom <= plate.top + 0.3 * plate.height
+            and plate.top - word.bottom <= plate.height
+            and plate.left <= centre <= plate.right
+        ):
+            out |= ruled_out
     return out
 
 
@@ -231,6 +260,7 @@ def _rows(lines: list[_Line]) -> list[tuple[_Line, ...]]:
 def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
     readings: list[Reading] = []
     for line in lines:
+        ruled_out = _ruled_out_by_words_above(line, lines)
         for piece, weight in pieces(line.raw):
             if is_stop_word(piece):
                 continue
@@ -239,7 +269,13 @@ def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
                 confidence *= WORD_PENALTY
             readings.extend(
                 _readings_for_text(
-                    piece, confidence, line.box, (line.id,), two_line=False, hinted=hinted
+                    piece,
+                    confidence,
+                    line.box,
+                    (line.id,),
+                    two_line=False,
+                    hinted=hinted,
+                    ruled_out=ruled_out,
                 )
             )
     for run in _rows(lines):

@@ -383,3 +383,19 @@ def test_a_re_read_at_the_same_spot_is_not_the_next_part_of_the_row() -> None:
     # Then the row is W + 12345, never W + W + 12345
     assert "W12345" in texts
     assert "WW12345" not in texts
+
+
+def test_brasil_printed_above_the_characters_means_a_mercosur_plate() -> None:
+    # Given a Mercosur plate whose letter O (LLLNLNN) was read as 0, with BRASIL on its band
+    plate = line("EFN7054", (390, 670, 650, 778), 0.99)
+    band = line("BRASIL", (475, 615, 546, 658), 0.99)
+    # Then the Mercosur reading wins, corrected where a letter is due
+    assert read_plates(_numbered(band, plate))[0]["text"] == "EFN7O54"
+    # And without the band word it is the older Brazilian layout, needing no correction
+    assert read_plates(_numbered(plate), region_hint="BR")[0]["text"] == "EFN7054"
+
+
+def test_brasil_on_a_dealer_frame_says_nothing_about_the_plate() -> None:
+    plate = line("EFN7054", (390, 670, 650, 778), 0.99)
+    frame = line("AUTO CENTER BRASIL", (380, 800, 660, 840), 0.99)
+    assert read_plates(_numbered(frame, plate), region_hint="BR")[0]["text"] == "EFN7054"
