@@ -308,6 +308,10 @@ def render_eu_plate(code: str, text: str) -> Image.Image:
         ("NL", "12-ABC-3", "12ABC3"),
         ("CZ", "1A2 3456", "1A23456"),
         ("BR", "ABC1D23", "ABC1D23"),
+        ("P", "11-11-UN", "1111UN"),
+        ("A", "W 21315 M", "W21315M"),
+        ("F", "AB-123-CD", "AB123CD"),
+        ("PL", "WA 12345", "WA12345"),
     ],
 )
 def test_plates_with_a_country_band_are_read_without_a_region_hint(
