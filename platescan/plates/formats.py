@@ -157,6 +157,18 @@ def region_words() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def band_codes() -> dict[str, str]:
+    """Country codes printed on the band at a European plate's left end, and their region."""
+    raw = json.loads(resources.files("platescan.plates").joinpath("formats.json").read_text())
+    return {
+        code.upper(): region
+        for region, codes in raw.get("band_codes", {}).items()
+        if not region.startswith("_")
+        for code in codes.split()
+    }
+
+
+@lru_cache(maxsize=1)
 def format_words() -> dict[str, frozenset[str]]:
     """Words only one format prints above its characters (Mercosur's BRASIL), and the ids
     of every other format, which the word rules out for that plate."""

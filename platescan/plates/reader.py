@@ -19,12 +19,14 @@ from importlib import resources
 from platescan.detections import iter_lines
 from platescan.plates.formats import (
     FormatMatch,
+    band_codes,
     format_words,
     match_formats,
     region_words,
     regions_for_hint,
 )
 from platescan.plates.text import (
+    TRIMMED,
     WORDS,
     compact,
     fold,
@@ -257,11 +259,56 @@ def _rows(lines: list[_Line]) -> list[tuple[_Line, ...]]:
     return runs
 
 
+def _band_code(line: _Line, lines: list[_Line], *, inside: bool) -> str | None:
+    """The country code of a European plate's band, read as its own line at this line's
+    left end: inside it (`inside`, the line holds the code too) or just before it.
+
+    The code is printed smaller than the registration, which tells it from a plate split
+    at its gap ("B 123456" in Illinois is one plate).
+    """
+    codes = band_codes()
+    plate = line.box
+    for other in lines:
+        code = compact(other.raw)
+        if other is line or code not in codes:
+            continue
+        band = other.box
+        centre_x = band.left + band.width / 2
+        centre_y = band.top + band.height / 2
+        if (
+            band.width < plate.width / 3
+            and band.height <= 0.7 * plate.height
+            and plate.top <= centre_y <= plate.bottom
+            and plate.left - plate.height <= centre_x <= plate.left + plate.height
+            and (centre_x >= plate.left) == inside
+        ):
+            return code
+    return None
+
+
+def _line_pieces(line: _Line, lines: list[_Line]) -> list[tuple[str, float]]:
+    """A line's pieces; when a band code starts it, the registration without the code is
+    the whole reading, and the text with the code counts as a cut piece would."""
+    found = pieces(line.raw)
+    code = _band_code(line, lines, inside=True)
+    if code is None:
+        return found
+    out: dict[str, float] = {}
+    for piece, weight in found:
+        if piece.startswith(code) and len(piece) >= len(code) + MIN_LEN:
+            out[piece] = min(out.get(piece, 1.0), weight * TRIMMED)
+            rest = piece[len(code) :]
+            out[rest] = max(out.get(rest, 0.0), weight)
+        else:
+            out[piece] = max(out.get(piece, 0.0), weight)
+    return list(out.items())
+
+
 def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
     readings: list[Reading] = []
     for line in lines:
         ruled_out = _ruled_out_by_words_above(line, lines)
-        for piece, weight in pieces(line.raw):
+        for piece, weight in _line_pieces(line, lines):
             if is_stop_word(piece):
                 continue
             confidence = line.confidence * weight
@@ -279,6 +326,8 @@ def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
                 )
             )
     for run in _rows(lines):
+        if _band_code(run[1], lines, inside=False) == compact(run[0].raw):
+            continue  # the band's country code, not the registration's first part
         box = run[0].box
         for part in run[1:]:
             box = box.union(part.box)

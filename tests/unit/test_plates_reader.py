@@ -399,3 +399,25 @@ def test_brasil_on_a_dealer_frame_says_nothing_about_the_plate() -> None:
     plate = line("EFN7054", (390, 670, 650, 778), 0.99)
     frame = line("AUTO CENTER BRASIL", (380, 800, 660, 840), 0.99)
     assert read_plates(_numbered(frame, plate), region_hint="BR")[0]["text"] == "EFN7054"
+
+
+def test_a_band_code_read_into_the_registration_is_dropped() -> None:
+    # Given an Austrian plate read with its band's A glued on, and the A also read alone
+    fused = [line("AW21315M", (321, 529, 605, 625), 0.99) for _ in range(2)]
+    band = line("A", (321, 580, 347, 626), 1.0)
+    plate = line("W21315M", (362, 532, 605, 607), 0.95)
+    # Then the registration is read without the country code
+    assert read_plates(_numbered(*fused, band, plate))[0]["text"] == "W21315M"
+
+
+def test_a_registration_starting_with_its_band_code_keeps_its_first_letter() -> None:
+    # Portugal's band reads P, and so does the registration's first letter (PO-53-73)
+    band = line("P", (313, 511, 334, 553), 0.96)
+    plate = [line("PO-53-73", (334, 453, 590, 582), 1.0), line("PO5373", (336, 453, 589, 581))]
+    assert read_plates(_numbered(band, *plate))[0]["text"] == "PO5373"
+
+
+def test_a_letter_as_tall_as_the_plate_text_is_part_of_the_plate() -> None:
+    # Illinois' L NNNNNN split at its gap: the B is the registration's, not Belgium's band
+    detections = _numbered(line("B", (300, 600, 340, 660)), line("123456", (360, 600, 600, 660)))
+    assert read_plates(detections, region_hint="US")[0]["text"] == "B123456"
