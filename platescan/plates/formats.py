@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from itertools import product
+from typing import Any
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
@@ -119,9 +120,26 @@ def expand_template(template: str) -> list[Layout]:
 
 
 @lru_cache(maxsize=1)
+def _data() -> dict[str, Any]:
+    """`formats.json`, read once per process."""
+    text = resources.files("platescan.plates").joinpath("formats.json").read_text()
+    return dict(json.loads(text))
+
+
+def _words(section: str) -> dict[str, str]:
+    """A section of space-separated words by key (`{"US": "ALABAMA ..."}`), as word -> key."""
+    return {
+        word.upper(): key
+        for key, words in _data().get(section, {}).items()
+        if not key.startswith("_")
+        for word in words.split()
+    }
+
+
+@lru_cache(maxsize=1)
 def load_formats() -> tuple[tuple[PlateFormat, ...], dict[str, tuple[str, ...]]]:
     """The formats and region groups of `formats.json`, parsed once per process."""
-    raw = json.loads(resources.files("platescan.plates").joinpath("formats.json").read_text())
+    raw = _data()
     formats = []
     for entry in raw["formats"]:
         layouts: list[Layout] = []
@@ -148,38 +166,24 @@ def load_formats() -> tuple[tuple[PlateFormat, ...], dict[str, tuple[str, ...]]]
 @lru_cache(maxsize=1)
 def region_words() -> dict[str, str]:
     """Words printed on a region's plates (state and country names) and their region."""
-    raw = json.loads(resources.files("platescan.plates").joinpath("formats.json").read_text())
-    return {
-        word.upper(): region
-        for region, words in raw.get("region_words", {}).items()
-        for word in words.split()
-    }
+    return _words("region_words")
 
 
 @lru_cache(maxsize=1)
 def band_codes() -> dict[str, str]:
     """Country codes printed on the band at a European plate's left end, and their region."""
-    raw = json.loads(resources.files("platescan.plates").joinpath("formats.json").read_text())
-    return {
-        code.upper(): region
-        for region, codes in raw.get("band_codes", {}).items()
-        if not region.startswith("_")
-        for code in codes.split()
-    }
+    return _words("band_codes")
 
 
 @lru_cache(maxsize=1)
 def format_words() -> dict[str, frozenset[str]]:
     """Words only one format prints above its characters (Mercosur's BRASIL), and the ids
     of every other format, which the word rules out for that plate."""
-    raw = json.loads(resources.files("platescan.plates").joinpath("formats.json").read_text())
     formats, _ = load_formats()
-    out: dict[str, frozenset[str]] = {}
-    for format_id, words in raw.get("format_words", {}).items():
-        others = frozenset(f.id for f in formats if f.id != format_id)
-        for word in words.split():
-            out[word.upper()] = others
-    return out
+    return {
+        word: frozenset(f.id for f in formats if f.id != format_id)
+        for word, format_id in _words("format_words").items()
+    }
 
 
 def regions_for_hint(hint: str | None) -> set[str] | None:
