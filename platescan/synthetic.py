@@ -27,6 +27,7 @@ import argparse
 import json
 import math
 import random
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -741,6 +742,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    photos = write_dataset(args.out, per_region=args.per_region, hard=args.hard, seed=args.seed)
+    if args.per_region < 1:
+        print("error: --per-region must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        photos = write_dataset(args.out, per_region=args.per_region, hard=args.hard, seed=args.seed)
+    except OSError as exc:
+        print(f"error: cannot write the set to {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(json.dumps({"photos": photos, "regions": len(REGIONS), "out": str(args.out)}))
     return 0

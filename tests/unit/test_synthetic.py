@@ -106,3 +106,14 @@ def test_a_missing_font_file_falls_back_to_the_built_in_font(
         assert font.getbbox("AB12")[3] > 20
     finally:
         synthetic.load_font.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["synth", "/proc/no-such-dir/set"], ["synth", "/tmp/unused", "--per-region", "0"]],
+)
+def test_bad_arguments_get_a_message_not_a_traceback(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.startswith("error: ")
