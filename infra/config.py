@@ -14,14 +14,11 @@ from typing import Any, Literal, cast
 
 import pulumi
 
-DetectorEngine = Literal["rekognition", "onnx"]
+from platescan.contract import ENGINES, FUNCTIONS, DetectorEngine
+
 # Lambda's instruction sets: Graviton (arm64) costs about 20% less per GB-second.
 Architecture = Literal["arm64", "x86_64"]
 TableClass = Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"]
-
-# The function folders under functions/, in the order of the pipeline, then the others.
-PIPELINE_FUNCTIONS = ("read_metadata", "detect_text", "validate_plate", "write_result")
-FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, "mark_failed", "api")
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _EXECUTION_LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
@@ -119,7 +116,7 @@ def _positive(name: str, value: int) -> int:
 def _memory(raw: dict[str, Any] | None) -> dict[str, int]:
     memory = {"default": DEFAULT_MEMORY_MB}
     for key, value in (raw or {}).items():
-        if key != "default" and key not in FUNCTION_NAMES:
+        if key != "default" and key not in FUNCTIONS:
             raise ValueError(f"platescan:memoryMb has an unknown function {key!r}")
         size = int(value)
         if not 128 <= size <= 10240:
@@ -154,8 +151,7 @@ def load() -> StackConfig:
     log_retention = cfg.get_int("logRetentionDays") or 30
     if log_retention not in _LOG_RETENTION_DAYS:
         raise ValueError(f"platescan:logRetentionDays must be one of {_LOG_RETENTION_DAYS}")
-    engine = _choice("detectorEngine", cfg.get("detectorEngine") or "rekognition",
-                     ("rekognition", "onnx"))  # fmt: skip
+    engine = _choice("detectorEngine", cfg.get("detectorEngine") or "rekognition", ENGINES)
     architecture = _choice(
         "architecture", cfg.get("architecture") or DEFAULT_ARCHITECTURE, ("arm64", "x86_64")
     )

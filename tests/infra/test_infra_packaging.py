@@ -10,7 +10,7 @@ import pytest
 from pulumi_harness import ROOT
 
 from infra import packaging
-from infra.config import FUNCTION_NAMES
+from platescan.contract import FUNCTIONS as FUNCTION_NAMES
 
 
 def _pins() -> dict[str, str]:
