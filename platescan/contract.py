@@ -15,7 +15,7 @@ Handlers import this module at cold start: it uses the standard library only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict, final
 
 # -- objects -------------------------------------------------------------------------------
 
@@ -256,6 +256,7 @@ class DetectionSummary(TypedDict):
     elapsed_ms: float
 
 
+@final  # final, so that `"error" in event` tells the two inputs apart
 class WriteResultInput(TypedDict):
     """The happy path's input to Write Result."""
 
@@ -265,6 +266,7 @@ class WriteResultInput(TypedDict):
     execution_arn: str
 
 
+@final
 class WriteRejectionInput(TypedDict):
     """Write Result's input when a stage rejected the photo (`error` is States' Error/Cause)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -105,7 +105,7 @@ def _values(**values: Any) -> dict[str, dict[str, Any]]:
     return dynamo.to_item({f":{name}": value for name, value in values.items()})
 
 
-def mark_processing(table_name: str, obj: dict[str, Any], execution_arn: str) -> bool:
+def mark_processing(table_name: str, obj: Mapping[str, Any], execution_arn: str) -> bool:
     """Record that processing of this object version started. False if a result is there."""
     item = {
         **_object_fields(obj),
@@ -160,7 +160,7 @@ def write_result(table_name: str, record: dict[str, Any], retention_days: int) -
 
 
 def mark_failed(
-    table_name: str, base: dict[str, Any], error: dict[str, str], execution_arn: str
+    table_name: str, base: Mapping[str, Any], error: dict[str, str], execution_arn: str
 ) -> bool:
     """Mark a record FAILED unless it already holds a result. False if it did."""
     try:
@@ -260,7 +260,7 @@ def _scan(table_name: str, contains: str) -> Iterator[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _object_fields(obj: dict[str, Any]) -> dict[str, Any]:
+def _object_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     fields = (
         "upload_id", "bucket", "key", "file_name", "version_id", "etag", "object_version",
         "size", "content_type", "width", "height", "uploaded_at",
@@ -269,7 +269,7 @@ def _object_fields(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_result(
-    obj: dict[str, Any],
+    obj: Mapping[str, Any],
     *,
     status: str,
     plates: list[dict[str, Any]],

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from platescan import contract
+from platescan.contract import ValidatePlateInput, ValidatePlateOutput
 from platescan.plates import read_plates
 from platescan.settings import get_settings
 from platescan.stages import elapsed_ms
 
 
-def validate_plate(event: dict[str, Any]) -> dict[str, Any]:
+def validate_plate(event: ValidatePlateInput) -> ValidatePlateOutput:
     """Match the detected text against plate formats; DONE with plates, or NO_PLATE."""
     started = time.perf_counter()
     hint = event["object"].get("region_hint") or get_settings().region_hint

@@ -10,7 +10,11 @@ import pytest
 from pulumi_harness import ROOT
 
 from infra import packaging
-from platescan.contract import FUNCTIONS as FUNCTION_NAMES
+from platescan.contract import FUNCTIONS
+
+# The session's `deployments` stub the installer out (conftest.build_dir); the real one is
+# taken here, at collection, before any fixture runs.
+PIP_INSTALL = packaging.pip_install
 
 
 def _pins() -> dict[str, str]:
@@ -64,7 +68,7 @@ def test_function_zips_are_reproducible(tmp_path: Path) -> None:
 
 
 def test_every_function_folder_packages(tmp_path: Path) -> None:
-    for function in FUNCTION_NAMES:
+    for function in FUNCTIONS:
         assert packaging.build_function(function, tmp_path).path.is_file()
 
 
@@ -103,7 +107,7 @@ def test_pip_targets_the_lambda_platform(
 ) -> None:
     seen: list[list[str]] = []
     monkeypatch.setattr(packaging.subprocess, "run", lambda cmd, check: seen.append(cmd))
-    packaging.pip_install(packaging.LAYER_REQUIREMENTS, tmp_path, architecture)
+    PIP_INSTALL(packaging.LAYER_REQUIREMENTS, tmp_path, architecture)
     (command,) = seen
     assert "--only-binary=:all:" in command
     assert command[command.index("--python-version") + 1] == packaging.LAMBDA_PYTHON_VERSION
@@ -130,7 +134,7 @@ def test_the_image_context_is_staged_from_tracked_sources(tmp_path: Path) -> Non
 
 
 def test_no_handler_imports_the_local_runtime() -> None:
-    for function in FUNCTION_NAMES:
+    for function in FUNCTIONS:
         source = (ROOT / "functions" / function / "app.py").read_text()
         assert "platescan.local" not in source and "moto" not in source, function
 
