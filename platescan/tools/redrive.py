@@ -368,8 +368,8 @@ def local_demo(args: argparse.Namespace) -> int:
     (a fault injected before the handler, as if a bad deploy crashed it), uploads a photo,
     lets the retries run out, "fixes the deploy" and redrives.
     """
-    from platescan.load import render_photo
     from platescan.local.runtime import LocalConfig, LocalStack
+    from platescan.tools.load import render_photo
 
     def say(text: str) -> None:
         print(f"# {text}", file=sys.stderr, flush=True)
