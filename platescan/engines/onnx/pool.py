@@ -19,7 +19,7 @@ import numpy as np
 from platescan.detections import DetectTextResponse
 from platescan.engines.onnx.geometry import to_response
 from platescan.engines.onnx.models import Models
-from platescan.engines.onnx.strategy import StopRule, read_image
+from platescan.engines.onnx.strategy import StopRule, read_photo
 from platescan.errors import DetectorTimeout
 
 
@@ -52,7 +52,7 @@ class Pool:
 
     def _run(self, rgb: np.ndarray) -> DetectTextResponse:
         image = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-        lines, focused = read_image(self._models(), image, self.sure)
+        lines, focused = read_photo(self._models(), image, self.sure)
         height, width = image.shape[:2]
         return to_response(lines + focused, width, height)
 
