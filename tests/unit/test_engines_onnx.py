@@ -335,3 +335,21 @@ def test_plates_with_a_country_band_are_read_without_a_region_hint(
     # No hint: every region's formats compete, and the band's country code is no plate text.
     plates = read_plates(detect_image(render_eu_plate(code, text)))
     assert plates and plates[0]["text"] == expected
+
+
+def render_close_up(text: str, width: int) -> Image.Image:
+    """A photo that is all plate: the state's name, the registration and a slogan."""
+    plate = Image.new("RGB", (600, 300), (246, 246, 240))
+    draw = ImageDraw.Draw(plate)
+    draw.rectangle((2, 2, 597, 297), outline=(90, 90, 90), width=4)
+    draw.text((190, 20), "OREGON", fill=(20, 20, 120), font=_font(44))
+    big = _font(150)
+    draw.text(((600 - draw.textlength(text, font=big)) / 2, 70), text, fill="black", font=big)
+    draw.text((170, 245), "PACIFIC WONDERLAND", fill=(20, 20, 120), font=_font(24))
+    return plate.resize((width, width // 2), Image.Resampling.LANCZOS)
+
+
+@pytest.mark.parametrize("width", [64, 120, 600])
+def test_a_close_up_is_read_as_a_plate_whatever_its_size(width: int) -> None:
+    plates = read_plates(detect_image(render_close_up("123 ABC", width)))
+    assert plates and plates[0]["text"] == "123ABC"
