@@ -62,7 +62,7 @@ MIN_PLATE_SCORE = 0.3
 # A second plate in the same photo needs stronger evidence than the first.
 MIN_EXTRA_PLATE_SCORE = 0.4
 MAX_CANDIDATES = 5
-MIN_LEN, MAX_LEN = 4, 9
+MIN_LEN, MAX_LEN = 4, 10  # an Indian registration has ten characters
 # A line this tall (a share of the photo's height), and the tallest on it, is a close-up
 # of a plate's characters: nothing else on a photo is printed that large.
 CLOSE_UP_HEIGHT = 0.2

@@ -353,3 +353,48 @@ def render_close_up(text: str, width: int) -> Image.Image:
 def test_a_close_up_is_read_as_a_plate_whatever_its_size(width: int) -> None:
     plates = read_plates(detect_image(render_close_up("123 ABC", width)))
     assert plates and plates[0]["text"] == "123ABC"
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "expected", "region"),
+    [
+        ("N", "AB 12345", "AB12345", "NO"),
+        ("DK", "AB 12 345", "AB12345", "DK"),
+        ("FIN", "ABC-123", "ABC123", "FI"),
+        ("IRL", "191-D-12345", "191D12345", "IE"),
+        ("H", "AA BC-123", "AABC123", "HU"),
+        ("RO", "CJ 12 ABC", "CJ12ABC", "RO"),
+        ("BG", "CA 1234 AB", "CA1234AB", "BG"),
+        ("HR", "ZG 1234-AB", "ZG1234AB", "HR"),
+        ("SK", "BA-123AB", "BA123AB", "SK"),
+        ("LT", "ABC 123", "ABC123", "LT"),
+        ("UA", "AA 1234 BC", "AA1234BC", "UA"),
+        ("TR", "34 ABC 123", "34ABC123", "TR"),
+        ("SRB", "BG 123-AB", "BG123AB", "RS"),
+        ("GR", "ABE-1234", "ABE1234", "GR"),
+    ],
+)
+def test_plates_of_the_rest_of_europe_are_read_without_a_hint(
+    code: str, text: str, expected: str, region: str
+) -> None:
+    plates = read_plates(detect_image(render_eu_plate(code, text)))
+    assert plates and plates[0]["text"] == expected
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (["ZH 123456"], "ZH123456"),  # Switzerland
+        (["ABC-123-D"], "ABC123D"),  # Mexico
+        (["AB 123 CD"], "AB123CD"),  # Argentina (Mercosur)
+        (["BBCD-12"], "BBCD12"),  # Chile
+        (["ABC 123"], "ABC123"),  # Colombia, New Zealand and others
+        (["MH 12 AB 1234"], "MH12AB1234"),  # India
+        (["1ABC 123"], "1ABC123"),  # Western Australia
+    ],
+)
+def test_plates_of_other_layout_families_are_read_without_a_hint(
+    rows: list[str], expected: str
+) -> None:
+    plates = read_plates(detect_image(render_plate(rows)))
+    assert plates and plates[0]["text"] == expected
