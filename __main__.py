@@ -35,7 +35,7 @@ api = Api(
     ApiArgs(config=cfg, storage=storage, layer_arn=pipeline.layer.arn, site_origin=website.origin),
 )
 resolve_api_url(api.url)
-Monitoring(
+monitoring = Monitoring(
     "platescan",
     MonitoringArgs(
         config=cfg,
@@ -45,6 +45,10 @@ Monitoring(
             **{fn: f.function.name for fn, f in pipeline.functions.items()},
             "api": api.handler.function.name,
         },
+        rule_names={
+            "uploads": pipeline.upload_rule.name,
+            "failed-executions": pipeline.failure_rule.name,
+        },
     ),
 )
 
@@ -53,3 +57,12 @@ pulumi.export("api_url", api.url)
 pulumi.export("uploads_bucket", storage.uploads.bucket.bucket)
 pulumi.export("results_table", storage.table.name)
 pulumi.export("state_machine_arn", pipeline.state_machine.arn)
+# What `python -m platescan replay-dlq` needs to put dead letters back where they belong.
+pulumi.export("dead_letter_queue_url", pipeline.dead_letter_queue.url)
+pulumi.export("mark_failed_function", pipeline.functions["mark_failed"].function.name)
+pulumi.export("alarm_topic_arn", monitoring.topic.arn)
+# An empty alarm address is allowed, and said here so nobody believes alarms reach them.
+pulumi.export(
+    "alarm_email",
+    cfg.alarm_email or "none: alarms reach only the SNS topic (alarm_topic_arn); subscribe to it",
+)

@@ -145,7 +145,11 @@ def test_each_function_role_touches_only_its_own_resources(deployment: Deploymen
     table = deployment.where("aws:dynamodb/table:Table")[0]["arn"]
     index = f"{table}/index/by_plate"
     dlq = deployment.of_type("aws:sqs/queue:Queue")[0]["arn"]
-    reads = {("s3:GetObject", uploads), ("s3:GetObjectVersion", uploads)}
+    reads = {
+        ("s3:GetObject", uploads),
+        ("s3:GetObjectVersion", uploads),
+        ("s3:ListBucket", f"arn:aws:s3:::{bucket}"),  # under uploads/ only: see below
+    }
     expected = {
         "read_metadata": reads | {("dynamodb:PutItem", table)},
         "detect_text": reads
