@@ -22,20 +22,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from platescan import asl, aws, dynamo, patterns, records
+from platescan import asl, aws, contract, dynamo, records
+from platescan.contract import Env
 from platescan.local import seams
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
 
 ACCOUNT_ID = "123456789012"
-FUNCTIONS = ("read_metadata", "detect_text", "validate_plate", "write_result", "mark_failed", "api")
-ASL_FUNCTIONS = {
-    "ReadMetadataFunctionArn": "read_metadata",
-    "DetectTextFunctionArn": "detect_text",
-    "ValidatePlateFunctionArn": "validate_plate",
-    "WriteResultFunctionArn": "write_result",
-}
 
 
 @dataclass(frozen=True)
@@ -121,11 +115,11 @@ class LocalStack:
             "AWS_SESSION_TOKEN": "testing",
             "AWS_DEFAULT_REGION": cfg.region,
             "AWS_REGION": cfg.region,
-            "RESULTS_TABLE": cfg.table,
-            "UPLOADS_BUCKET": cfg.bucket,
-            "DETECTOR_ENGINE": cfg.engine,
-            "REGION_HINT": cfg.region_hint or "",
-            "SITE_ORIGIN": cfg.site_origin,
+            Env.RESULTS_TABLE: cfg.table,
+            Env.UPLOADS_BUCKET: cfg.bucket,
+            Env.DETECTOR_ENGINE: cfg.engine,
+            Env.REGION_HINT: cfg.region_hint or "",
+            Env.SITE_ORIGIN: cfg.site_origin,
             "POWERTOOLS_SERVICE_NAME": "platescan",
             "POWERTOOLS_METRICS_NAMESPACE": "platescan",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -148,21 +142,15 @@ class LocalStack:
         s3.put_bucket_notification_configuration(
             Bucket=cfg.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
-        aws.client("dynamodb").create_table(
+        # The deployed table's keys, indexes and TTL (the contract's schema).
+        dynamodb = aws.client("dynamodb")
+        dynamodb.create_table(**contract.create_table_request(cfg.table))
+        dynamodb.update_time_to_live(
             TableName=cfg.table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "upload_id", "AttributeType": "S"},
-                {"AttributeName": "plate_text", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "upload_id", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": records.PLATE_INDEX,
-                    "KeySchema": [{"AttributeName": "plate_text", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
+            TimeToLiveSpecification={
+                "Enabled": True,
+                "AttributeName": contract.TABLE.ttl_attribute,
+            },
         )
 
     def _role(self, name: str, service: str) -> str:
@@ -187,7 +175,7 @@ class LocalStack:
         with zipfile.ZipFile(code, "w") as zf:
             zf.writestr("app.py", "# the handler runs in-process; see platescan.local.seams\n")
         lam = aws.client("lambda")
-        for name in FUNCTIONS:
+        for name in contract.FUNCTIONS:
             module = importlib.import_module(f"functions.{name}.app")
             if name == "api":
                 # The API reads its CORS origin when imported; a later stack in the same
@@ -209,7 +197,7 @@ class LocalStack:
             self.registry.handlers[function_name] = _discarding_metrics(module)
 
     def _create_state_machine(self) -> None:
-        values = {ph: self.function_arns[fn] for ph, fn in ASL_FUNCTIONS.items()}
+        values = contract.placeholder_values(self.function_arns)
         definition = asl.render_definition(asl.load_template(), values)
         created = aws.client("stepfunctions").create_state_machine(
             name=self.config.state_machine,
@@ -224,7 +212,7 @@ class LocalStack:
         role = self._role("platescan-local-events", "events.amazonaws.com")
         events.put_rule(
             Name="platescan-uploads",
-            EventPattern=json.dumps(patterns.object_created(self.config.bucket)),
+            EventPattern=json.dumps(contract.object_created_pattern(self.config.bucket)),
         )
         events.put_targets(
             Rule="platescan-uploads",
@@ -232,7 +220,9 @@ class LocalStack:
         )
         events.put_rule(
             Name="platescan-execution-failed",
-            EventPattern=json.dumps(patterns.execution_unsuccessful(self.state_machine_arn)),
+            EventPattern=json.dumps(
+                contract.execution_unsuccessful_pattern(self.state_machine_arn)
+            ),
         )
         events.put_targets(
             Rule="platescan-execution-failed",
@@ -256,7 +246,7 @@ class LocalStack:
         extra = {"Metadata": {"region": region}} if region else {}
         aws.client("s3").put_object(
             Bucket=self.config.bucket,
-            Key=f"uploads/{upload_id}/{safe_file_name(file_name)}",
+            Key=contract.upload_key(upload_id, safe_file_name(file_name)),
             Body=data,
             ContentType=content_type,
             **extra,
