@@ -89,7 +89,7 @@ class Pipeline(pulumi.ComponentResource):
         read_objects = ["s3:GetObject", "s3:GetObjectVersion"]
         # Both readers of uploads may list uploads/: S3 then tells a deleted photo (404) from
         # a refused read (403), and the deleted photo ends REJECTED instead of FAILED.
-        list_uploads = policies.list_prefix("ListUploads", bucket.arn, UPLOADS_PREFIX)
+        list_uploads = policies.list_prefix("ListUploads", bucket.arn, contract.UPLOADS_PREFIX)
 
         detect_statements = [
             policies.allow("ReadUploads", read_objects, [uploads_objects]),
