@@ -20,7 +20,13 @@ Architecture = Literal["arm64", "x86_64"]
 TableClass = Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"]
 
 # The function folders under functions/, in the order of the pipeline, then the others.
-PIPELINE_FUNCTIONS = ("read_metadata", "detect_text", "validate_plate", "write_result")
+PIPELINE_FUNCTIONS = (
+    "read_metadata",
+    "detect_text",
+    "validate_plate",
+    "write_result",
+    "check_watchlists",
+)
 FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, "mark_failed", "api")
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -59,6 +65,23 @@ class Tracing:
 
 
 @dataclass(frozen=True)
+class Alerts:
+    """Where "Plate Matched" alerts go besides the bus, and when a reading needs review.
+
+    The webhook is an EventBridge API destination: its key (`platescan:alertWebhookKey`,
+    set with `pulumi config set --secret`) is sent in `webhook_header` with every call and
+    kept by EventBridge in Secrets Manager, never in the stack file.
+    """
+
+    email: str | None = None
+    webhook_url: str | None = None
+    webhook_header: str = "X-Api-Key"
+    webhook_key: pulumi.Output[str] | None = None
+    webhook_rate_per_s: int = 10
+    review_threshold: float = 0.8
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """One stack's settings, validated."""
 
@@ -79,6 +102,7 @@ class StackConfig:
     architecture: Architecture = DEFAULT_ARCHITECTURE
     tracing: Tracing = Tracing()
     table_class: TableClass = "STANDARD"
+    alerts: Alerts = Alerts()
 
     @property
     def prefix(self) -> str:
@@ -146,6 +170,36 @@ def _tracing(raw: dict[str, Any] | None) -> Tracing:
     return Tracing(reservoir_per_s=reservoir, fixed_rate=rate, api=api)
 
 
+def _alerts(cfg: pulumi.Config) -> Alerts:
+    raw = cfg.get_object("alerts") or {}
+    unknown = set(raw) - {"email", "webhookUrl", "webhookHeader", "webhookRatePerSecond"}
+    if unknown:
+        raise ValueError(f"platescan:alerts has unknown keys: {', '.join(sorted(unknown))}")
+    url = raw.get("webhookUrl") or None
+    if url is not None and not str(url).startswith("https://"):
+        raise ValueError(f"platescan:alerts.webhookUrl must be an https:// URL; got {url!r}")
+    key = cfg.get_secret("alertWebhookKey")
+    if url and key is None:
+        raise ValueError(
+            "platescan:alerts.webhookUrl needs a key: pulumi config set --secret "
+            "platescan:alertWebhookKey <value>"
+        )
+    rate = int(raw.get("webhookRatePerSecond", 10))
+    if not 1 <= rate <= 300:
+        raise ValueError(f"platescan:alerts.webhookRatePerSecond must be 1-300; got {rate}")
+    threshold = float(cfg.get("reviewThreshold") or 0.8)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"platescan:reviewThreshold must be between 0 and 1; got {threshold}")
+    return Alerts(
+        email=raw.get("email") or None,
+        webhook_url=url,
+        webhook_header=str(raw.get("webhookHeader") or "X-Api-Key"),
+        webhook_key=key if url else None,
+        webhook_rate_per_s=rate,
+        review_threshold=threshold,
+    )
+
+
 def load() -> StackConfig:
     """Read and validate the current stack's configuration."""
     cfg = pulumi.Config("platescan")
@@ -191,4 +245,5 @@ def load() -> StackConfig:
         architecture=cast(Architecture, architecture),
         tracing=_tracing(cfg.get_object("tracing")),
         table_class=cast(TableClass, table_class),
+        alerts=_alerts(cfg),
     )

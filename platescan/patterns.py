@@ -30,3 +30,32 @@ def execution_unsuccessful(state_machine_arn: str) -> dict[str, Any]:
             "stateMachineArn": [state_machine_arn],
         },
     }
+
+
+# "Plate Matched" events, as the Check Watchlists step puts them on the stack's bus.
+PLATE_MATCHED_SOURCE = "platescan"
+PLATE_MATCHED_DETAIL_TYPE = "Plate Matched"
+
+
+def plate_matched() -> dict[str, Any]:
+    """Alerts: every "Plate Matched" event this stack publishes on its own bus."""
+    return {"source": [PLATE_MATCHED_SOURCE], "detail-type": [PLATE_MATCHED_DETAIL_TYPE]}
+
+
+# The e-mail an alert becomes on the SNS topic: one readable line and the ids to look it up,
+# instead of the raw event JSON. The same InputTransformer deployed and local.
+ALERT_EMAIL_TRANSFORMER: dict[str, Any] = {
+    "InputPathsMap": {
+        "plate": "$.detail.plate_read",
+        "entry": "$.detail.entry.plate",
+        "label": "$.detail.entry.label",
+        "how": "$.detail.how",
+        "confidence": "$.detail.confidence",
+        "upload": "$.detail.upload_id",
+        "at": "$.detail.alerted_at",
+    },
+    "InputTemplate": (
+        '"platescan read <plate> at <at>: it matches watchlist entry <entry> (<label>), '
+        '<how> match, confidence <confidence>. Upload <upload>."'
+    ),
+}

@@ -22,19 +22,28 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from platescan import asl, aws, dynamo, patterns, records
-from platescan.local import seams
+from platescan import alerts, asl, aws, dynamo, patterns, records
+from platescan.local import seams, webhook
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
 
 ACCOUNT_ID = "123456789012"
-FUNCTIONS = ("read_metadata", "detect_text", "validate_plate", "write_result", "mark_failed", "api")
+FUNCTIONS = (
+    "read_metadata",
+    "detect_text",
+    "validate_plate",
+    "write_result",
+    "check_watchlists",
+    "mark_failed",
+    "api",
+)
 ASL_FUNCTIONS = {
     "ReadMetadataFunctionArn": "read_metadata",
     "DetectTextFunctionArn": "detect_text",
     "ValidatePlateFunctionArn": "validate_plate",
     "WriteResultFunctionArn": "write_result",
+    "CheckWatchlistsFunctionArn": "check_watchlists",
 }
 
 
@@ -44,6 +53,15 @@ class LocalConfig:
     region: str = "us-east-1"
     bucket: str = "platescan-uploads"
     table: str = "platescan-results"
+    watchlists_table: str = "platescan-watchlists"
+    alerts_table: str = "platescan-alerts"
+    event_bus: str = "platescan-events"
+    alerts_topic: str = "platescan-alerts"
+    # Readings less sure than this are marked "needs review" (the stack's reviewThreshold).
+    review_threshold: float = 0.8
+    # Where "Plate Matched" events are POSTed, as the stack's API destination does; None:
+    # no webhook (the local server points it at its own test webhook).
+    webhook_url: str | None = None
     state_machine: str = "platescan-pipeline"
     site_origin: str = "http://127.0.0.1:8000"
     # Multiplies the state machine's Retry waits; tests use a small value.
@@ -63,6 +81,7 @@ class LocalStack:
         self.handlers: dict[str, Any] = {}
         self.function_arns: dict[str, str] = {}
         self.state_machine_arn = ""
+        self.alerts_topic_arn = ""
         self.registry = seams.REGISTRY
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -122,6 +141,10 @@ class LocalStack:
             "AWS_DEFAULT_REGION": cfg.region,
             "AWS_REGION": cfg.region,
             "RESULTS_TABLE": cfg.table,
+            "WATCHLISTS_TABLE": cfg.watchlists_table,
+            "ALERTS_TABLE": cfg.alerts_table,
+            "EVENT_BUS_NAME": cfg.event_bus,
+            "REVIEW_THRESHOLD": str(cfg.review_threshold),
             "UPLOADS_BUCKET": cfg.bucket,
             "DETECTOR_ENGINE": cfg.engine,
             "REGION_HINT": cfg.region_hint or "",
@@ -164,6 +187,14 @@ class LocalStack:
                 }
             ],
         )
+
+        for name, schema in (
+            (cfg.watchlists_table, alerts.WATCHLISTS_SCHEMA),
+            (cfg.alerts_table, alerts.ALERTS_SCHEMA),
+        ):
+            aws.client("dynamodb").create_table(
+                TableName=name, BillingMode="PAY_PER_REQUEST", **schema
+            )
 
     def _role(self, name: str, service: str) -> str:
         trust = {
@@ -237,6 +268,47 @@ class LocalStack:
         events.put_targets(
             Rule="platescan-execution-failed",
             Targets=[{"Id": "mark-failed", "Arn": self.function_arns["mark_failed"]}],
+        )
+        self._create_alert_routes()
+
+    def _create_alert_routes(self) -> None:
+        """The stack's bus, and its rule sending alerts to the topic (and the webhook)."""
+        cfg = self.config
+        events = aws.client("events")
+        events.create_event_bus(Name=cfg.event_bus)
+        self.alerts_topic_arn = aws.client("sns").create_topic(Name=cfg.alerts_topic)["TopicArn"]
+        events.put_rule(
+            Name="platescan-plate-matched",
+            EventBusName=cfg.event_bus,
+            EventPattern=json.dumps(patterns.plate_matched()),
+        )
+        targets: list[dict[str, Any]] = [
+            {
+                "Id": "email",
+                "Arn": self.alerts_topic_arn,
+                "InputTransformer": patterns.ALERT_EMAIL_TRANSFORMER,
+            }
+        ]
+        if cfg.webhook_url:
+            connection = events.create_connection(
+                Name="platescan-webhook",
+                AuthorizationType="API_KEY",
+                AuthParameters={
+                    "ApiKeyAuthParameters": {
+                        "ApiKeyName": webhook.API_KEY_HEADER,
+                        "ApiKeyValue": "local-webhook-key",
+                    }
+                },
+            )
+            destination = events.create_api_destination(
+                Name="platescan-webhook",
+                ConnectionArn=connection["ConnectionArn"],
+                InvocationEndpoint=cfg.webhook_url,
+                HttpMethod="POST",
+            )
+            targets.append({"Id": "webhook", "Arn": destination["ApiDestinationArn"]})
+        events.put_targets(
+            Rule="platescan-plate-matched", EventBusName=cfg.event_bus, Targets=targets
         )
 
     # -- using it ------------------------------------------------------------------------
