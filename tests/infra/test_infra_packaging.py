@@ -12,6 +12,10 @@ from pulumi_harness import ROOT
 from infra import packaging
 from infra.config import FUNCTION_NAMES
 
+# Taken at import: the session's `build_dir` fixture replaces `packaging.pip_install` with a
+# stub for the program runs, and tests of other files may have started it before these.
+REAL_PIP_INSTALL = packaging.pip_install
+
 
 def _pins() -> dict[str, str]:
     pins = {}
@@ -103,7 +107,7 @@ def test_pip_targets_the_lambda_platform(
 ) -> None:
     seen: list[list[str]] = []
     monkeypatch.setattr(packaging.subprocess, "run", lambda cmd, check: seen.append(cmd))
-    packaging.pip_install(packaging.LAYER_REQUIREMENTS, tmp_path, architecture)
+    REAL_PIP_INSTALL(packaging.LAYER_REQUIREMENTS, tmp_path, architecture)
     (command,) = seen
     assert "--only-binary=:all:" in command
     assert command[command.index("--python-version") + 1] == packaging.LAMBDA_PYTHON_VERSION
