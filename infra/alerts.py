@@ -21,7 +21,7 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import StackConfig
-from platescan import alerts, patterns
+from platescan import alerts, contract
 
 DELIVERY_MAX_AGE_S = 6 * 3600
 DELIVERY_MAX_ATTEMPTS = 50
@@ -80,7 +80,7 @@ class Alerts(pulumi.ComponentResource):
                 billing_mode="PAY_PER_REQUEST",
                 **_table_args(schema),
                 # alerts expire with the records they point at; entries never do
-                ttl={"attribute_name": "expires_at", "enabled": suffix == "alerts"},
+                ttl={"attribute_name": contract.TTL_ATTRIBUTE, "enabled": suffix == "alerts"},
                 point_in_time_recovery={"enabled": True},
                 deletion_protection_enabled=cfg.protect_data,
                 opts=child,
@@ -97,7 +97,7 @@ class Alerts(pulumi.ComponentResource):
             f"{name}-plate-matched",
             description="A watchlist entry matched a reading: e-mail and webhook",
             event_bus_name=self.bus.name,
-            event_pattern=json.dumps(patterns.plate_matched()),
+            event_pattern=json.dumps(contract.plate_matched_pattern()),
             opts=child,
         )
         self.dead_letter_queue = aws.sqs.Queue(
@@ -173,7 +173,7 @@ class Alerts(pulumi.ComponentResource):
                 endpoint=cfg.alerts.email,
                 opts=child,
             )
-        transformer = patterns.ALERT_EMAIL_TRANSFORMER
+        transformer = contract.ALERT_EMAIL_TRANSFORMER
         self.email_target = aws.cloudwatch.EventTarget(
             f"{name}-plate-matched-email",
             rule=self.rule.name,

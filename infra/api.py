@@ -15,7 +15,9 @@ import pulumi_aws as aws
 from infra import packaging, policies
 from infra.config import StackConfig
 from infra.function import Function, FunctionArgs, ZipCode
-from infra.storage import UPLOADS_PREFIX, Storage
+from infra.storage import Storage
+from platescan import contract
+from platescan.contract import Env
 
 ROUTES = ("POST /uploads", "GET /results/{upload_id}", "GET /results")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -43,7 +45,7 @@ class Api(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         bucket = args.storage.uploads.bucket
         table = args.storage.table
-        uploads_objects = pulumi.Output.concat(bucket.arn, "/", UPLOADS_PREFIX, "*")
+        uploads_objects = pulumi.Output.concat(bucket.arn, "/", contract.UPLOADS_PREFIX, "*")
 
         self.handler = Function(
             f"{name}-handler",
@@ -66,13 +68,13 @@ class Api(pulumi.ComponentResource):
                     ),
                 ],
                 environment={
-                    "RESULTS_TABLE": table.name,
-                    "UPLOADS_BUCKET": bucket.bucket,
-                    "SITE_ORIGIN": args.site_origin,
-                    "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
-                    "PRESIGN_EXPIRES_S": str(PRESIGN_EXPIRES_S),
-                    "RETENTION_DAYS": str(cfg.record_retention_days),
-                    "REGION_HINT": cfg.region_hint or "",
+                    Env.RESULTS_TABLE: table.name,
+                    Env.UPLOADS_BUCKET: bucket.bucket,
+                    Env.SITE_ORIGIN: args.site_origin,
+                    Env.MAX_UPLOAD_BYTES: str(MAX_UPLOAD_BYTES),
+                    Env.PRESIGN_EXPIRES_S: str(PRESIGN_EXPIRES_S),
+                    Env.RETENTION_DAYS: str(cfg.record_retention_days),
+                    Env.REGION_HINT: cfg.region_hint or "",
                 },
                 timeout_s=10,
                 description="HTTP API: create uploads, get results, search by plate",

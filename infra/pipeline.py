@@ -19,20 +19,13 @@ import pulumi_docker_build as docker_build
 
 from infra import packaging, policies
 from infra.alerts import Alerts
-from infra.config import PIPELINE_FUNCTIONS, StackConfig
+from infra.config import StackConfig
 from infra.function import Function, FunctionArgs, ImageCode, ZipCode
-from infra.storage import UPLOADS_PREFIX, Storage
+from infra.storage import Storage
+from platescan import contract
 from platescan.asl import load_template, render_definition
+from platescan.contract import PIPELINE_FUNCTIONS, Env
 
-# The ASL placeholder of each pipeline function's ARN.
-PLACEHOLDERS = {
-    "read_metadata": "ReadMetadataFunctionArn",
-    "detect_text": "DetectTextFunctionArn",
-    "validate_plate": "ValidatePlateFunctionArn",
-    "write_result": "WriteResultFunctionArn",
-    "check_watchlists": "CheckWatchlistsFunctionArn",
-}
-FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 # Lambda timeouts stay under the Task's TimeoutSeconds in the ASL, so a slow invocation
 # surfaces as the function's own timeout error, which the state machine retries.
 TIMEOUTS_S = {
@@ -55,31 +48,13 @@ DELIVERY_MAX_ATTEMPTS = 50
 
 
 def upload_event_pattern(bucket: str) -> str:
-    """Object Created in this bucket under uploads/, and nothing else."""
-    return json.dumps(
-        {
-            "source": ["aws.s3"],
-            "detail-type": ["Object Created"],
-            "detail": {
-                "bucket": {"name": [bucket]},
-                "object": {"key": [{"prefix": UPLOADS_PREFIX}]},
-            },
-        }
-    )
+    """Object Created in this bucket under the uploads prefix, and nothing else."""
+    return json.dumps(contract.object_created_pattern(bucket))
 
 
 def failed_execution_pattern(state_machine_arn: str) -> str:
     """This state machine's executions that ended without success."""
-    return json.dumps(
-        {
-            "source": ["aws.states"],
-            "detail-type": ["Step Functions Execution Status Change"],
-            "detail": {
-                "status": list(FAILED_STATUSES),
-                "stateMachineArn": [state_machine_arn],
-            },
-        }
-    )
+    return json.dumps(contract.execution_unsuccessful_pattern(state_machine_arn))
 
 
 @dataclass
@@ -104,7 +79,7 @@ class Pipeline(pulumi.ComponentResource):
         storage = args.storage
         child = pulumi.ResourceOptions(parent=self)
         bucket = storage.uploads.bucket
-        uploads_objects = pulumi.Output.concat(bucket.arn, "/", UPLOADS_PREFIX, "*")
+        uploads_objects = pulumi.Output.concat(bucket.arn, "/", contract.UPLOADS_PREFIX, "*")
         table = storage.table
 
         self.layer = aws.lambda_.LayerVersion(
@@ -122,7 +97,7 @@ class Pipeline(pulumi.ComponentResource):
         read_objects = ["s3:GetObject", "s3:GetObjectVersion"]
 
         detect_statements = [policies.allow("ReadUploads", read_objects, [uploads_objects])]
-        detect_env: dict[str, pulumi.Input[str]] = {"DETECTOR_ENGINE": cfg.detector_engine}
+        detect_env: dict[str, pulumi.Input[str]] = {Env.DETECTOR_ENGINE: cfg.detector_engine}
         if cfg.detector_engine == "rekognition":
             # Rekognition reads the photo from S3 with this role's permissions (above).
             detect_statements.append(
@@ -140,7 +115,7 @@ class Pipeline(pulumi.ComponentResource):
                     policies.allow("ReadUploads", read_objects, [uploads_objects]),
                     policies.allow("MarkProcessing", ["dynamodb:PutItem"], [table.arn]),
                 ],
-                {"RESULTS_TABLE": table.name},
+                {Env.RESULTS_TABLE: table.name},
                 "HeadObject and image checks; marks the record PROCESSING",
             ),
             "detect_text": (
@@ -150,7 +125,7 @@ class Pipeline(pulumi.ComponentResource):
             ),
             "validate_plate": (
                 [],  # pure computation: logs and traces only
-                {"REGION_HINT": cfg.region_hint or ""},
+                {Env.REGION_HINT: cfg.region_hint or ""},
                 "Matches detected text against regional plate formats",
             ),
             "write_result": (
@@ -160,8 +135,8 @@ class Pipeline(pulumi.ComponentResource):
                     )
                 ],
                 {
-                    "RESULTS_TABLE": table.name,
-                    "RETENTION_DAYS": str(cfg.record_retention_days),
+                    Env.RESULTS_TABLE: table.name,
+                    Env.RETENTION_DAYS: str(cfg.record_retention_days),
                 },
                 "Idempotent write of the result record",
             ),
@@ -179,11 +154,11 @@ class Pipeline(pulumi.ComponentResource):
                     policies.allow("PublishAlerts", ["events:PutEvents"], [args.alerts.bus.arn]),
                 ],
                 {
-                    "RESULTS_TABLE": table.name,
-                    "WATCHLISTS_TABLE": args.alerts.watchlists.name,
-                    "ALERTS_TABLE": args.alerts.alerts.name,
-                    "EVENT_BUS_NAME": args.alerts.bus.name,
-                    "RETENTION_DAYS": str(cfg.record_retention_days),
+                    Env.RESULTS_TABLE: table.name,
+                    Env.WATCHLISTS_TABLE: args.alerts.watchlists.name,
+                    Env.ALERTS_TABLE: args.alerts.alerts.name,
+                    Env.EVENT_BUS_NAME: args.alerts.bus.name,
+                    Env.RETENTION_DAYS: str(cfg.record_retention_days),
                 },
                 "Matches the record against its owner's watchlist; one alert per entry",
             ),
@@ -344,10 +319,7 @@ class Pipeline(pulumi.ComponentResource):
         definition = pulumi.Output.all(*(arns[fn] for fn in PIPELINE_FUNCTIONS)).apply(
             lambda resolved: render_definition(
                 load_template(),
-                {
-                    PLACEHOLDERS[fn]: arn
-                    for fn, arn in zip(PIPELINE_FUNCTIONS, resolved, strict=True)
-                },
+                contract.placeholder_values(dict(zip(PIPELINE_FUNCTIONS, resolved, strict=True))),
             )
         )
         self.state_machine = aws.sfn.StateMachine(
@@ -462,7 +434,7 @@ class Pipeline(pulumi.ComponentResource):
                         "SendFailedInvocations", ["sqs:SendMessage"], [self.dead_letter_queue.arn]
                     ),
                 ],
-                environment={"RESULTS_TABLE": table.name},
+                environment={Env.RESULTS_TABLE: table.name},
                 timeout_s=20,
                 description="Marks the record of a failed execution FAILED",
             ),

@@ -25,50 +25,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from platescan import aws, dynamo, patterns, records
+from platescan import aws, contract, dynamo, records
 from platescan.watchlists import Entry, Match, entry_from_item, find_matches
 
-EVENT_SOURCE = patterns.PLATE_MATCHED_SOURCE
-DETAIL_TYPE = patterns.PLATE_MATCHED_DETAIL_TYPE
-NEWEST_INDEX = "newest"
+EVENT_SOURCE = contract.PLATE_MATCHED_SOURCE
+DETAIL_TYPE = contract.PLATE_MATCHED_DETAIL_TYPE
+NEWEST_INDEX = contract.NEWEST_INDEX
+WATCHLISTS_SCHEMA = contract.WATCHLISTS_SCHEMA
+ALERTS_SCHEMA = contract.ALERTS_SCHEMA
 ALERT_PAGE = 50
-
-# The two tables, as DynamoDB's CreateTable takes them (less the name and billing), so the
-# local stack and the Pulumi program create the same keys and index. Both are keyed by the
-# owner first: every read is a query on one owner's partition, never a scan.
-WATCHLISTS_SCHEMA: dict[str, Any] = {
-    "AttributeDefinitions": [
-        {"AttributeName": "owner", "AttributeType": "S"},
-        {"AttributeName": "entry_id", "AttributeType": "S"},
-    ],
-    "KeySchema": [
-        {"AttributeName": "owner", "KeyType": "HASH"},
-        {"AttributeName": "entry_id", "KeyType": "RANGE"},
-    ],
-}
-# alert_id is (upload id, entry id): the key itself makes an alert unique per photo and
-# entry. The local index orders one owner's alerts by time for "newest first".
-ALERTS_SCHEMA: dict[str, Any] = {
-    "AttributeDefinitions": [
-        {"AttributeName": "owner", "AttributeType": "S"},
-        {"AttributeName": "alert_id", "AttributeType": "S"},
-        {"AttributeName": "alerted_at", "AttributeType": "S"},
-    ],
-    "KeySchema": [
-        {"AttributeName": "owner", "KeyType": "HASH"},
-        {"AttributeName": "alert_id", "KeyType": "RANGE"},
-    ],
-    "LocalSecondaryIndexes": [
-        {
-            "IndexName": NEWEST_INDEX,
-            "KeySchema": [
-                {"AttributeName": "owner", "KeyType": "HASH"},
-                {"AttributeName": "alerted_at", "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        }
-    ],
-}
 
 
 class AlertNotPublished(Exception):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,15 +20,17 @@ from botocore.exceptions import ClientError
 
 from platescan import aws, dynamo
 
-# Re-exported: callers write records.DONE and so on.
-from platescan.status import DONE as DONE
-from platescan.status import FAILED as FAILED
-from platescan.status import FINAL_STATUSES as FINAL_STATUSES
-from platescan.status import NO_PLATE as NO_PLATE
-from platescan.status import PROCESSING as PROCESSING
-from platescan.status import REJECTED as REJECTED
+# Re-exported from the contract: callers write records.DONE and so on.
+from platescan.contract import DONE as DONE
+from platescan.contract import FAILED as FAILED
+from platescan.contract import FINAL_STATUSES as FINAL_STATUSES
+from platescan.contract import NO_PLATE as NO_PLATE
+from platescan.contract import PLATE_INDEX as PLATE_INDEX
+from platescan.contract import PROCESSING as PROCESSING
+from platescan.contract import REJECTED as REJECTED
+from platescan.contract import TTL_ATTRIBUTE, UPLOADS_PREFIX
 
-PLATE_INDEX = "by_plate"
+_UPLOADS_FOLDER = UPLOADS_PREFIX.rstrip("/")
 UPLOAD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -43,14 +45,14 @@ def upload_id_from_key(key: str) -> str:
     object ends as a record instead of vanishing.
     """
     parts = key.split("/")
-    if len(parts) >= 3 and parts[0] == "uploads" and UPLOAD_ID_PATTERN.match(parts[1]):
+    if len(parts) >= 3 and parts[0] == _UPLOADS_FOLDER and UPLOAD_ID_PATTERN.match(parts[1]):
         return parts[1]
     return "k-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def file_name_from_key(key: str) -> str:
     parts = key.split("/", 2)
-    return parts[2] if len(parts) == 3 and parts[0] == "uploads" else key.rsplit("/", 1)[-1]
+    return parts[2] if len(parts) == 3 and parts[0] == _UPLOADS_FOLDER else key.rsplit("/", 1)[-1]
 
 
 def normalise_plate_query(text: str) -> str:
@@ -103,7 +105,7 @@ def _values(**values: Any) -> dict[str, dict[str, Any]]:
     return dynamo.to_item({f":{name}": value for name, value in values.items()})
 
 
-def mark_processing(table_name: str, obj: dict[str, Any], execution_arn: str) -> bool:
+def mark_processing(table_name: str, obj: Mapping[str, Any], execution_arn: str) -> bool:
     """Record that processing of this object version started. False if a result is there."""
     item = {
         **_object_fields(obj),
@@ -135,7 +137,7 @@ def write_result(table_name: str, record: dict[str, Any], retention_days: int) -
     already holding the result of a newer upload to the same key is left alone.
     """
     item = {**record, "processed_at": now_iso(), "updated_at": now_iso()}
-    item["expires_at"] = int(time.time()) + retention_days * 86400
+    item[TTL_ATTRIBUTE] = int(time.time()) + retention_days * 86400
     try:
         aws.client("dynamodb").put_item(
             TableName=table_name,
@@ -158,7 +160,7 @@ def write_result(table_name: str, record: dict[str, Any], retention_days: int) -
 
 
 def mark_failed(
-    table_name: str, base: dict[str, Any], error: dict[str, str], execution_arn: str
+    table_name: str, base: Mapping[str, Any], error: dict[str, str], execution_arn: str
 ) -> bool:
     """Mark a record FAILED unless it already holds a result. False if it did."""
     try:
@@ -193,7 +195,7 @@ def mark_failed(
 
 
 BOOKKEEPING = frozenset(
-    {"expires_at", "plate_texts", "plate_search", "plate_text", "object_version"}
+    {TTL_ATTRIBUTE, "plate_texts", "plate_search", "plate_text", "object_version"}
 )
 
 
@@ -258,7 +260,7 @@ def _scan(table_name: str, contains: str) -> Iterator[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _object_fields(obj: dict[str, Any]) -> dict[str, Any]:
+def _object_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     fields = (
         "upload_id", "bucket", "key", "file_name", "version_id", "etag", "object_version",
         "size", "content_type", "width", "height", "uploaded_at",
@@ -267,7 +269,7 @@ def _object_fields(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_result(
-    obj: dict[str, Any],
+    obj: Mapping[str, Any],
     *,
     status: str,
     plates: list[dict[str, Any]],

@@ -1,11 +1,10 @@
 """Check Watchlists: match a written record against its owner's watchlist, alert once per entry."""
 
-from typing import Any
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from platescan.contract import CheckWatchlistsInput, CheckWatchlistsOutput
 from platescan.stages.check_watchlists import check_watchlists
 
 logger = Logger()
@@ -17,7 +16,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: CheckWatchlistsInput, context: LambdaContext) -> CheckWatchlistsOutput:
     result = check_watchlists(event)
     # Ids and counts only: plates are personal data and stay out of the logs.
     logger.info(

@@ -22,29 +22,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from platescan import alerts, asl, aws, dynamo, patterns, records
+from platescan import alerts, asl, aws, contract, dynamo, records
+from platescan.contract import Env
 from platescan.local import seams, webhook
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
 
 ACCOUNT_ID = "123456789012"
-FUNCTIONS = (
-    "read_metadata",
-    "detect_text",
-    "validate_plate",
-    "write_result",
-    "check_watchlists",
-    "mark_failed",
-    "api",
-)
-ASL_FUNCTIONS = {
-    "ReadMetadataFunctionArn": "read_metadata",
-    "DetectTextFunctionArn": "detect_text",
-    "ValidatePlateFunctionArn": "validate_plate",
-    "WriteResultFunctionArn": "write_result",
-    "CheckWatchlistsFunctionArn": "check_watchlists",
-}
 
 
 @dataclass(frozen=True)
@@ -140,15 +125,15 @@ class LocalStack:
             "AWS_SESSION_TOKEN": "testing",
             "AWS_DEFAULT_REGION": cfg.region,
             "AWS_REGION": cfg.region,
-            "RESULTS_TABLE": cfg.table,
-            "WATCHLISTS_TABLE": cfg.watchlists_table,
-            "ALERTS_TABLE": cfg.alerts_table,
-            "EVENT_BUS_NAME": cfg.event_bus,
-            "REVIEW_THRESHOLD": str(cfg.review_threshold),
-            "UPLOADS_BUCKET": cfg.bucket,
-            "DETECTOR_ENGINE": cfg.engine,
-            "REGION_HINT": cfg.region_hint or "",
-            "SITE_ORIGIN": cfg.site_origin,
+            Env.RESULTS_TABLE: cfg.table,
+            Env.UPLOADS_BUCKET: cfg.bucket,
+            Env.DETECTOR_ENGINE: cfg.engine,
+            Env.REGION_HINT: cfg.region_hint or "",
+            Env.SITE_ORIGIN: cfg.site_origin,
+            Env.WATCHLISTS_TABLE: cfg.watchlists_table,
+            Env.ALERTS_TABLE: cfg.alerts_table,
+            Env.EVENT_BUS_NAME: cfg.event_bus,
+            Env.REVIEW_THRESHOLD: str(cfg.review_threshold),
             "POWERTOOLS_SERVICE_NAME": "platescan",
             "POWERTOOLS_METRICS_NAMESPACE": "platescan",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -171,30 +156,27 @@ class LocalStack:
         s3.put_bucket_notification_configuration(
             Bucket=cfg.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
-        aws.client("dynamodb").create_table(
+        # The deployed table's keys, indexes and TTL (the contract's schema).
+        dynamodb = aws.client("dynamodb")
+        dynamodb.create_table(**contract.create_table_request(cfg.table))
+        dynamodb.update_time_to_live(
             TableName=cfg.table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "upload_id", "AttributeType": "S"},
-                {"AttributeName": "plate_text", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "upload_id", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": records.PLATE_INDEX,
-                    "KeySchema": [{"AttributeName": "plate_text", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
+            TimeToLiveSpecification={
+                "Enabled": True,
+                "AttributeName": contract.TABLE.ttl_attribute,
+            },
         )
 
         for name, schema in (
             (cfg.watchlists_table, alerts.WATCHLISTS_SCHEMA),
             (cfg.alerts_table, alerts.ALERTS_SCHEMA),
         ):
-            aws.client("dynamodb").create_table(
-                TableName=name, BillingMode="PAY_PER_REQUEST", **schema
-            )
+            dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **schema)
+        # Alerts expire with the records they point at (as deployed); entries never do.
+        dynamodb.update_time_to_live(
+            TableName=cfg.alerts_table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": contract.TTL_ATTRIBUTE},
+        )
 
     def _role(self, name: str, service: str) -> str:
         trust = {
@@ -218,7 +200,7 @@ class LocalStack:
         with zipfile.ZipFile(code, "w") as zf:
             zf.writestr("app.py", "# the handler runs in-process; see platescan.local.seams\n")
         lam = aws.client("lambda")
-        for name in FUNCTIONS:
+        for name in contract.FUNCTIONS:
             module = importlib.import_module(f"functions.{name}.app")
             if name == "api":
                 # The API reads its CORS origin when imported; a later stack in the same
@@ -240,7 +222,7 @@ class LocalStack:
             self.registry.handlers[function_name] = _discarding_metrics(module)
 
     def _create_state_machine(self) -> None:
-        values = {ph: self.function_arns[fn] for ph, fn in ASL_FUNCTIONS.items()}
+        values = contract.placeholder_values(self.function_arns)
         definition = asl.render_definition(asl.load_template(), values)
         created = aws.client("stepfunctions").create_state_machine(
             name=self.config.state_machine,
@@ -255,7 +237,7 @@ class LocalStack:
         role = self._role("platescan-local-events", "events.amazonaws.com")
         events.put_rule(
             Name="platescan-uploads",
-            EventPattern=json.dumps(patterns.object_created(self.config.bucket)),
+            EventPattern=json.dumps(contract.object_created_pattern(self.config.bucket)),
         )
         events.put_targets(
             Rule="platescan-uploads",
@@ -263,7 +245,9 @@ class LocalStack:
         )
         events.put_rule(
             Name="platescan-execution-failed",
-            EventPattern=json.dumps(patterns.execution_unsuccessful(self.state_machine_arn)),
+            EventPattern=json.dumps(
+                contract.execution_unsuccessful_pattern(self.state_machine_arn)
+            ),
         )
         events.put_targets(
             Rule="platescan-execution-failed",
@@ -280,13 +264,13 @@ class LocalStack:
         events.put_rule(
             Name="platescan-plate-matched",
             EventBusName=cfg.event_bus,
-            EventPattern=json.dumps(patterns.plate_matched()),
+            EventPattern=json.dumps(contract.plate_matched_pattern()),
         )
         targets: list[dict[str, Any]] = [
             {
                 "Id": "email",
                 "Arn": self.alerts_topic_arn,
-                "InputTransformer": patterns.ALERT_EMAIL_TRANSFORMER,
+                "InputTransformer": contract.ALERT_EMAIL_TRANSFORMER,
             }
         ]
         if cfg.webhook_url:
@@ -328,7 +312,7 @@ class LocalStack:
         extra = {"Metadata": {"region": region}} if region else {}
         aws.client("s3").put_object(
             Bucket=self.config.bucket,
-            Key=f"uploads/{upload_id}/{safe_file_name(file_name)}",
+            Key=contract.upload_key(upload_id, safe_file_name(file_name)),
             Body=data,
             ContentType=content_type,
             **extra,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from platescan import alerts, records
+from platescan.contract import CheckWatchlistsInput, CheckWatchlistsOutput
 from platescan.settings import get_settings
 
 
@@ -18,7 +19,7 @@ def tables() -> alerts.AlertTables:
     )
 
 
-def check_watchlists(event: dict[str, Any]) -> dict[str, Any]:
+def check_watchlists(event: CheckWatchlistsInput) -> CheckWatchlistsOutput:
     """Read the record back (the table, not the state, is the truth) and alert on matches.
 
     The execution ARN names the claimer: a retry or a redrive of this execution may finish
@@ -26,7 +27,7 @@ def check_watchlists(event: dict[str, Any]) -> dict[str, Any]:
     """
     upload_id = event["upload_id"]
     record = records.get_record(get_settings().results_table, upload_id)
-    matches = []
+    matches: list[dict[str, Any]] = []
     if record is not None:
         claimer = event.get("execution_arn") or upload_id
         matches = alerts.check_record(tables(), record, claimer=claimer)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pulumi_harness import Deployment, deploy
 
-from platescan import alerts, patterns
+from platescan import alerts, contract
 
 TABLE = "aws:dynamodb/table:Table"
 # How Pulumi marks a secret value in resource properties (pulumi.runtime.rpc).
@@ -76,7 +76,7 @@ def test_alerts_reach_the_topic_as_a_readable_email(deployment: Deployment) -> N
     assert deployment.outputs["alerts_topic_arn"] == topic["arn"]
     (target,) = [t for t in deployment.where(TARGET, rule=rule["name"]) if t["arn"] == topic["arn"]]
     assert target["eventBusName"] == _bus(deployment)["name"]
-    transformer = patterns.ALERT_EMAIL_TRANSFORMER
+    transformer = contract.ALERT_EMAIL_TRANSFORMER
     assert target["inputTransformer"] == {
         "inputPaths": transformer["InputPathsMap"],
         "inputTemplate": transformer["InputTemplate"],

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from moto.sns.models import sns_backends
 
-from platescan import alerts, patterns
+from platescan import alerts, contract
 from platescan.local import seams
 from platescan.local.runtime import ACCOUNT_ID, LocalStack
 from platescan.local.webhook import API_KEY_HEADER, WebhookRecorder
@@ -78,7 +78,7 @@ def test_other_events_on_the_bus_are_not_alerts(stack_factory: Callable[..., Loc
     aws.client("events").put_events(
         Entries=[
             {
-                "Source": patterns.PLATE_MATCHED_SOURCE,
+                "Source": contract.PLATE_MATCHED_SOURCE,
                 "DetailType": "Something Else",
                 "Detail": "{}",
                 "EventBusName": stack.config.event_bus,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from platescan import alerts, aws, dynamo, patterns, records
+from platescan import alerts, aws, contract, dynamo, records
 from platescan.watchlists import make_entry
 
 TABLES = alerts.AlertTables(watchlists="watchlists", alerts="alerts", event_bus="bus")
@@ -36,7 +36,7 @@ def queue() -> Iterator[str]:
         events.put_rule(
             Name="matched",
             EventBusName=TABLES.event_bus,
-            EventPattern=json.dumps(patterns.plate_matched()),
+            EventPattern=json.dumps(contract.plate_matched_pattern()),
         )
         events.put_targets(
             Rule="matched", EventBusName=TABLES.event_bus, Targets=[{"Id": "q", "Arn": arn}]
