@@ -43,6 +43,10 @@ class LocalConfig:
     # Multiplies the state machine's Retry waits; tests use a small value.
     retry_time_scale: float = 1.0
     region_hint: str | None = None
+    # How long records are kept before DynamoDB's TTL deletes them.
+    retention_days: int = 90
+    # Where browsers reach the S3 stand-in, when a web server fronts the stack.
+    s3_public_endpoint: str | None = None
     # Executions started by uploads that run at once; later uploads wait their turn (see
     # seams.Admission). 0: four per OCR worker with the ONNX engine, unlimited otherwise.
     max_running_executions: int = 0
@@ -58,6 +62,8 @@ class LocalStack:
         self.function_arns: dict[str, str] = {}
         self.state_machine_arn = ""
         self.registry = seams.REGISTRY
+        # The environment variables as they were before `start` set them, for `stop`.
+        self._saved_environment: dict[str, str | None] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> LocalStack:
@@ -106,6 +112,7 @@ class LocalStack:
         self.registry.invocations.clear()
         self._exit.close()
         aws.reset()
+        self._restore_environment()
 
     def _set_environment(self) -> None:
         cfg = self.config
@@ -120,6 +127,10 @@ class LocalStack:
             Env.DETECTOR_ENGINE: cfg.engine,
             Env.REGION_HINT: cfg.region_hint or "",
             Env.SITE_ORIGIN: cfg.site_origin,
+            Env.MAX_UPLOAD_BYTES: str(contract.MAX_UPLOAD_BYTES),
+            Env.PRESIGN_EXPIRES_S: str(contract.PRESIGN_EXPIRES_S),
+            Env.RETENTION_DAYS: str(cfg.retention_days),
+            Env.S3_PUBLIC_ENDPOINT: cfg.s3_public_endpoint or "",
             "POWERTOOLS_SERVICE_NAME": "platescan",
             "POWERTOOLS_METRICS_NAMESPACE": "platescan",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -127,11 +138,23 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
+        for name in (*env, "AWS_PROFILE"):
+            self._saved_environment.setdefault(name, os.environ.get(name))
         for name, value in env.items():
             os.environ[name] = value
         # With metrics disabled Powertools still warns on every invocation; that is noise here.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         os.environ.pop("AWS_PROFILE", None)
+        get_settings.cache_clear()
+
+    def _restore_environment(self) -> None:
+        """Put back what `_set_environment` changed: a stack leaves its process as it found it."""
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment.clear()
         get_settings.cache_clear()
 
     # -- resources -----------------------------------------------------------------------

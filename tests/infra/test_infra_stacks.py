@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from pulumi_harness import ROOT, Deployment, deploy
 
 from infra.website import content_type, site_files
+from tests.infra.pulumi_harness import ROOT, Deployment, deploy
 
 FUNCTION = "aws:lambda/function:Function"
 TABLE = "aws:dynamodb/table:Table"

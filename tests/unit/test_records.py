@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from platescan import aws, records
+from platescan import aws, contract, records
 
 TABLE = "results"
 
@@ -19,20 +19,8 @@ def table() -> Iterator[Any]:
     with mock_aws():
         aws.reset()
         ddb = boto3.resource("dynamodb")
-        created = ddb.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "upload_id", "AttributeType": "S"},
-                {"AttributeName": "plate_text", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "upload_id", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[{
-                "IndexName": records.PLATE_INDEX,
-                "KeySchema": [{"AttributeName": "plate_text", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }],
-        )  # fmt: skip
+        # The deployed table (the contract's schema), so the index queries are the real ones.
+        created = ddb.create_table(**contract.create_table_request(TABLE))
         yield created
         aws.reset()
 
