@@ -3,8 +3,8 @@
 A photo put into the local uploads bucket flows exactly as in AWS: S3 sends `Object
 Created` to EventBridge, the rule starts the state machine (the same ASL file, rendered by
 the same function as in deployment), moto's States Language interpreter runs it and calls
-the Lambda functions, whose real handlers run here (see `seams`), and the result lands in
-DynamoDB. Nothing calls a handler directly.
+the Lambda functions, whose real handlers run here (see `gaps`), and the result lands in
+DynamoDB. Nothing calls a handler directly. `speedups` only makes moto quicker.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 from platescan import asl, aws, contract, dynamo, records
 from platescan.contract import Env
-from platescan.local import seams
+from platescan.local import gaps, speedups
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
@@ -48,7 +48,7 @@ class LocalConfig:
     # Where browsers reach the S3 stand-in, when a web server fronts the stack.
     s3_public_endpoint: str | None = None
     # Executions started by uploads that run at once; later uploads wait their turn (see
-    # seams.Admission). 0: four per OCR worker with the ONNX engine, unlimited otherwise.
+    # gaps.Admission). 0: four per OCR worker with the ONNX engine, unlimited otherwise.
     max_running_executions: int = 0
 
 
@@ -61,7 +61,7 @@ class LocalStack:
         self.handlers: dict[str, Any] = {}
         self.function_arns: dict[str, str] = {}
         self.state_machine_arn = ""
-        self.registry = seams.REGISTRY
+        self.registry = gaps.REGISTRY
         # The environment variables as they were before `start` set them, for `stop`.
         self._saved_environment: dict[str, str | None] = {}
 
@@ -84,9 +84,8 @@ class LocalStack:
         self._exit.enter_context(
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         )
-        self.registry = self._exit.enter_context(
-            seams.installed(retry_time_scale=self.config.retry_time_scale)
-        )
+        self.registry = self._exit.enter_context(gaps.installed())
+        self._exit.enter_context(speedups.installed(retry_time_scale=self.config.retry_time_scale))
         aws.reset()
         self._create_storage()
         self._create_functions()
@@ -94,7 +93,7 @@ class LocalStack:
         self._create_rules()
         limit = self._execution_limit()
         if limit:
-            self.registry.admission = seams.Admission(limit)
+            self.registry.admission = gaps.Admission(limit)
 
     def _execution_limit(self) -> int:
         if self.config.max_running_executions or self.config.engine != "onnx":
@@ -196,7 +195,7 @@ class LocalStack:
         role = self._role("platescan-local-functions", "lambda.amazonaws.com")
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as zf:
-            zf.writestr("app.py", "# the handler runs in-process; see platescan.local.seams\n")
+            zf.writestr("app.py", "# the handler runs in-process; see platescan.local.gaps\n")
         lam = aws.client("lambda")
         for name in contract.FUNCTIONS:
             module = importlib.import_module(f"functions.{name}.app")
@@ -279,11 +278,11 @@ class LocalStack:
     def record(self, upload_id: str) -> dict[str, Any] | None:
         """The upload's record, as `records.get_record` returns it.
 
-        Read from moto's table directly (see `seams.read_item`): waiters call this while
+        Read from moto's table directly (see `speedups.read_item`): waiters call this while
         executions run, and going through moto's DynamoDB API costs them about 4 ms of CPU
         a look-up.
         """
-        found = seams.read_item(
+        found = speedups.read_item(
             self.config.region, self.config.table, dynamo.to_item({"upload_id": upload_id})
         )
         return records.from_dynamo(dynamo.from_item(found)) if found else None

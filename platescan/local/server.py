@@ -25,8 +25,8 @@ from botocore.exceptions import ClientError
 from platescan import aws
 from platescan.asl import REPO_ROOT
 from platescan.local import s3post
+from platescan.local.gaps import LambdaContext
 from platescan.local.runtime import LocalConfig, LocalStack
-from platescan.local.seams import LambdaContext
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")

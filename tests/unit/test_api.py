@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from platescan import api
+from platescan.local.gaps import LambdaContext
 from platescan.local.runtime import LocalConfig, LocalStack
-from platescan.local.seams import LambdaContext
 from tests.support import FakeRekognition, detections, line, plate_photo
 
 

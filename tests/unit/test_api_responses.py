@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from platescan import api
-from platescan.local.seams import LambdaContext
+from platescan.local.gaps import LambdaContext
 from platescan.settings import get_settings
 
 SITE = "https://plates.example"

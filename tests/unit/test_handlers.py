@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from platescan import aws, contract
 from platescan.errors import UnsupportedImage
-from platescan.local.seams import LambdaContext
+from platescan.local.gaps import LambdaContext
 from platescan.settings import get_settings
 from tests.support import FakeRekognition, detections, line, plate_photo
 
