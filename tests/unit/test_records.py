@@ -148,8 +148,8 @@ def test_search_exact_and_wildcards(table: Any) -> None:
 
 
 def test_what_the_client_writes_is_what_boto3s_table_reads(table: Any) -> None:
-    # The records are written with botocore's client and platescan.dynamo (issue 7); boto3's
-    # Table resource, which wrote them before, reads back the same values.
+    # The records are written with botocore's client and platescan.dynamo (boto3 costs
+    # cold-start time); boto3's Table resource, which wrote them before, reads back the same.
     o = obj()
     records.mark_processing(TABLE, o, "arn:exec:1")
     records.write_result(TABLE, result(o, plate("7ABC123", 0.9312345678)), retention_days=30)
