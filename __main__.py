@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pulumi
 
 from infra import config
+from infra.alerts import Alerts, AlertsArgs
 from infra.api import Api, ApiArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.pipeline import Pipeline, PipelineArgs
@@ -29,7 +30,8 @@ website = Website(
     "platescan", WebsiteArgs(config=cfg, uploads_bucket=storage.uploads.bucket, api_url=api_url)
 )
 resolve_site_origin(website.origin)
-pipeline = Pipeline("platescan", PipelineArgs(config=cfg, storage=storage))
+alerts = Alerts("platescan", AlertsArgs(config=cfg))
+pipeline = Pipeline("platescan", PipelineArgs(config=cfg, storage=storage, alerts=alerts))
 api = Api(
     "platescan",
     ApiArgs(config=cfg, storage=storage, layer_arn=pipeline.layer.arn, site_origin=website.origin),
@@ -53,3 +55,5 @@ pulumi.export("api_url", api.url)
 pulumi.export("uploads_bucket", storage.uploads.bucket.bucket)
 pulumi.export("results_table", storage.table.name)
 pulumi.export("state_machine_arn", pipeline.state_machine.arn)
+pulumi.export("event_bus", alerts.bus.name)
+pulumi.export("alerts_topic_arn", alerts.topic.arn)

@@ -81,6 +81,30 @@ class Settings:
         """Local mode only: where browsers reach the S3 stand-in (presigned URLs point there)."""
         return self._env.get(Env.S3_PUBLIC_ENDPOINT, "").strip() or None
 
+    @property
+    def watchlists_table(self) -> str:
+        return self._required(Env.WATCHLISTS_TABLE)
+
+    @property
+    def alerts_table(self) -> str:
+        return self._required(Env.ALERTS_TABLE)
+
+    @property
+    def event_bus(self) -> str:
+        """The bus alerts are published on (check_watchlists, api)."""
+        return self._required(Env.EVENT_BUS_NAME)
+
+    @property
+    def review_threshold(self) -> float:
+        """A reading whose top plate is less sure than this is marked "needs review"."""
+        raw = self._required(Env.REVIEW_THRESHOLD)
+        try:
+            return float(raw)
+        except ValueError:
+            raise MissingSetting(
+                f"the environment variable {Env.REVIEW_THRESHOLD} must be a number; it is {raw!r}"
+            ) from None
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

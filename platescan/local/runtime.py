@@ -22,9 +22,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from platescan import asl, aws, contract, dynamo, records
+from platescan import alerts, asl, aws, contract, dynamo, records
 from platescan.contract import Env
-from platescan.local import gaps, speedups
+from platescan.local import gaps, speedups, webhook
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
@@ -38,6 +38,15 @@ class LocalConfig:
     region: str = "us-east-1"
     bucket: str = "platescan-uploads"
     table: str = "platescan-results"
+    watchlists_table: str = "platescan-watchlists"
+    alerts_table: str = "platescan-alerts"
+    event_bus: str = "platescan-events"
+    alerts_topic: str = "platescan-alerts"
+    # Readings less sure than this are marked "needs review" (the stack's reviewThreshold).
+    review_threshold: float = 0.8
+    # Where "Plate Matched" events are POSTed, as the stack's API destination does; None:
+    # no webhook (the local server points it at its own test webhook).
+    webhook_url: str | None = None
     state_machine: str = "platescan-pipeline"
     site_origin: str = "http://127.0.0.1:8000"
     # Multiplies the state machine's Retry waits; tests use a small value.
@@ -61,6 +70,7 @@ class LocalStack:
         self.handlers: dict[str, Any] = {}
         self.function_arns: dict[str, str] = {}
         self.state_machine_arn = ""
+        self.alerts_topic_arn = ""
         self.registry = gaps.REGISTRY
         # The environment variables as they were before `start` set them, for `stop`.
         self._saved_environment: dict[str, str | None] = {}
@@ -130,6 +140,10 @@ class LocalStack:
             Env.PRESIGN_EXPIRES_S: str(contract.PRESIGN_EXPIRES_S),
             Env.RETENTION_DAYS: str(cfg.retention_days),
             Env.S3_PUBLIC_ENDPOINT: cfg.s3_public_endpoint or "",
+            Env.WATCHLISTS_TABLE: cfg.watchlists_table,
+            Env.ALERTS_TABLE: cfg.alerts_table,
+            Env.EVENT_BUS_NAME: cfg.event_bus,
+            Env.REVIEW_THRESHOLD: str(cfg.review_threshold),
             "POWERTOOLS_SERVICE_NAME": "platescan",
             "POWERTOOLS_METRICS_NAMESPACE": "platescan",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -173,6 +187,17 @@ class LocalStack:
                 "Enabled": True,
                 "AttributeName": contract.TABLE.ttl_attribute,
             },
+        )
+
+        for name, schema in (
+            (cfg.watchlists_table, alerts.WATCHLISTS_SCHEMA),
+            (cfg.alerts_table, alerts.ALERTS_SCHEMA),
+        ):
+            dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **schema)
+        # Alerts expire with the records they point at (as deployed); entries never do.
+        dynamodb.update_time_to_live(
+            TableName=cfg.alerts_table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": contract.TTL_ATTRIBUTE},
         )
 
     def _role(self, name: str, service: str) -> str:
@@ -249,6 +274,47 @@ class LocalStack:
         events.put_targets(
             Rule="platescan-execution-failed",
             Targets=[{"Id": "mark-failed", "Arn": self.function_arns["mark_failed"]}],
+        )
+        self._create_alert_routes()
+
+    def _create_alert_routes(self) -> None:
+        """The stack's bus, and its rule sending alerts to the topic (and the webhook)."""
+        cfg = self.config
+        events = aws.client("events")
+        events.create_event_bus(Name=cfg.event_bus)
+        self.alerts_topic_arn = aws.client("sns").create_topic(Name=cfg.alerts_topic)["TopicArn"]
+        events.put_rule(
+            Name="platescan-plate-matched",
+            EventBusName=cfg.event_bus,
+            EventPattern=json.dumps(contract.plate_matched_pattern()),
+        )
+        targets: list[dict[str, Any]] = [
+            {
+                "Id": "email",
+                "Arn": self.alerts_topic_arn,
+                "InputTransformer": contract.ALERT_EMAIL_TRANSFORMER,
+            }
+        ]
+        if cfg.webhook_url:
+            connection = events.create_connection(
+                Name="platescan-webhook",
+                AuthorizationType="API_KEY",
+                AuthParameters={
+                    "ApiKeyAuthParameters": {
+                        "ApiKeyName": webhook.API_KEY_HEADER,
+                        "ApiKeyValue": "local-webhook-key",
+                    }
+                },
+            )
+            destination = events.create_api_destination(
+                Name="platescan-webhook",
+                ConnectionArn=connection["ConnectionArn"],
+                InvocationEndpoint=cfg.webhook_url,
+                HttpMethod="POST",
+            )
+            targets.append({"Id": "webhook", "Arn": destination["ApiDestinationArn"]})
+        events.put_targets(
+            Rule="platescan-plate-matched", EventBusName=cfg.event_bus, Targets=targets
         )
 
     # -- using it ------------------------------------------------------------------------
