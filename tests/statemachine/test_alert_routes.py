@@ -91,12 +91,12 @@ def test_other_events_on_the_bus_are_not_alerts(stack_factory: Callable[..., Loc
 def test_transform_input_follows_eventbridge() -> None:
     event = {"detail": {"a": "text", "n": 2, "m": {"k": 1}}}
     quoted = {"InputTransformer": {"InputPathsMap": {"a": "$.detail.a"}, "InputTemplate": '"<a>!"'}}
-    assert seams.transform_input(quoted, event) == "text!"
+    assert gaps.transform_input(quoted, event) == "text!"
     as_json = {
         "InputTransformer": {
             "InputPathsMap": {"n": "$.detail.n", "m": "$.detail.m", "x": "$.detail.x"},
             "InputTemplate": '{"n": <n>, "m": <m>, "x": "<x>"}',
         }
     }
-    assert seams.transform_input(as_json, event) == '{"n": 2, "m": {"k": 1}, "x": ""}'
-    assert seams.transform_input({}, event) == '{"detail": {"a": "text", "n": 2, "m": {"k": 1}}}'
+    assert gaps.transform_input(as_json, event) == '{"n": 2, "m": {"k": 1}, "x": ""}'
+    assert gaps.transform_input({}, event) == '{"detail": {"a": "text", "n": 2, "m": {"k": 1}}}'
