@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 from parliament import analyze_policy_string
-from pulumi_harness import ACCOUNT, Deployment, Resource, deploy
 
 from infra import packaging
 from infra.config import NO_ATTESTATIONS_ENV
 from platescan import asl
+from tests.infra.pulumi_harness import ACCOUNT, Deployment, Resource, deploy
 
 FUNCTION = "aws:lambda/function:Function"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-from pulumi_harness import ACCOUNT, Deployment, Resource, deploy
 from statelint.linter import Linter
 
 from infra import packaging
 from infra.config import ApiThrottle, StackConfig
 from platescan.asl import load_template, placeholders, render_definition
+from tests.infra.pulumi_harness import ACCOUNT, Deployment, Resource, deploy
 
 FUNCTION = "aws:lambda/function:Function"
 RULE = "aws:cloudwatch/eventRule:EventRule"
