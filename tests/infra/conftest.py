@@ -8,17 +8,12 @@ Lambda platform is a deploy-time step, too slow and too networked for a unit tes
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from pulumi_harness import Deployment, deploy  # noqa: E402
+from tests.infra.pulumi_harness import Deployment, deploy
 
 CONFIGURATIONS = {
     "dev": ("dev", {}),
@@ -39,6 +34,8 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Packaging goes to a temporary folder, never to the real build/ cache."""
     path = tmp_path_factory.mktemp("build")
     with pytest.MonkeyPatch.context() as patch:
+        # As a deployer of an ONNX stack must (docs/deploy.md): no attestations, no index.
+        patch.setenv("BUILDX_NO_DEFAULT_ATTESTATIONS", "1")
         patch.setattr("infra.packaging.BUILD_DIR", path)
         patch.setattr("infra.packaging.pip_install", _stub_installer)
         yield path

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
-from pulumi_harness import Deployment, Resource, deploy
 from statelint.linter import Linter
 
 from infra import packaging
 from infra.config import ApiThrottle, StackConfig
 from platescan.asl import load_template, placeholders, render_definition
+from tests.infra.pulumi_harness import ACCOUNT, Deployment, Resource, deploy
 
 FUNCTION = "aws:lambda/function:Function"
 RULE = "aws:cloudwatch/eventRule:EventRule"
@@ -21,6 +22,7 @@ TASKS = {
     "DetectTextFunctionArn": "platescan-detect-text",
     "ValidatePlateFunctionArn": "platescan-validate-plate",
     "WriteResultFunctionArn": "platescan-write-result",
+    "CheckWatchlistsFunctionArn": "platescan-check-watchlists",
 }
 
 
@@ -82,7 +84,7 @@ def _architecture(deployment: Deployment) -> str:
 def test_functions_layer_and_image_share_the_stacks_architecture(deployment: Deployment) -> None:
     architecture = _architecture(deployment)
     functions = deployment.of_type(FUNCTION)
-    assert len(functions) == 6
+    assert len(functions) == 7
     for function in functions:
         assert function["architectures"] == [architecture], function.name
     (layer,) = deployment.of_type("aws:lambda/layerVersion:LayerVersion")
@@ -146,7 +148,7 @@ def test_bad_tracing_settings_are_refused(build_dir: Path, tracing: dict, match:
         deploy("dev", {"platescan:tracing": tracing})
 
 
-def test_the_state_machine_may_invoke_exactly_its_four_tasks(deployment: Deployment) -> None:
+def test_the_state_machine_may_invoke_exactly_its_five_tasks(deployment: Deployment) -> None:
     statements = _policy_of(deployment, _state_machine(deployment)["roleArn"])
     invoke = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
     assert len(invoke) == 1
@@ -175,7 +177,7 @@ def test_the_upload_target_starts_this_state_machine_with_dlq_and_retries(
     rule = deployment.named(RULE, "platescan-uploads")
     (target,) = deployment.where(TARGET, rule=rule["name"])
     machine = _state_machine(deployment)
-    (queue,) = deployment.of_type("aws:sqs/queue:Queue")
+    queue = deployment.named("aws:sqs/queue:Queue", "platescan-events-dlq")
     assert target["arn"] == machine["arn"]
     assert "input" not in target.inputs and "inputPath" not in target.inputs  # the event as is
     assert target["deadLetterConfig"] == {"arn": queue["arn"]}
@@ -190,7 +192,10 @@ def test_the_upload_target_starts_this_state_machine_with_dlq_and_retries(
         }
     ]
     trust = json.loads(deployment.by_arn(target["roleArn"])["assumeRolePolicy"])["Statement"][0]
-    assert trust["Condition"] == {"ArnEquals": {"aws:SourceArn": rule["arn"]}}
+    assert trust["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": rule["arn"]},
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+    }
 
 
 def test_failed_executions_reach_the_mark_failed_function(deployment: Deployment) -> None:
@@ -206,7 +211,7 @@ def test_failed_executions_reach_the_mark_failed_function(deployment: Deployment
     }
     listener = deployment.named(FUNCTION, "platescan-mark-failed")
     (target,) = deployment.where(TARGET, rule=rule["name"])
-    (queue,) = deployment.of_type("aws:sqs/queue:Queue")
+    queue = deployment.named("aws:sqs/queue:Queue", "platescan-events-dlq")
     assert target["arn"] == listener["arn"]
     assert target["deadLetterConfig"] == {"arn": queue["arn"]}
     (permission,) = deployment.where(
@@ -252,11 +257,13 @@ def test_onnx_engine_deploys_detect_text_as_an_image_built_by_the_program(
     (image,) = deployment.of_type("docker-build:index:Image")
     assert detect["packageType"] == "Image"
     assert "runtime" not in detect.inputs and "layers" not in detect.inputs
-    # Pinned by digest, in this stack's repository.
-    assert detect["imageUri"] == image["ref"]
-    assert image["ref"].startswith(repository["repositoryUrl"] + ":")
-    assert "@sha256:" in image["ref"]
+    # Pinned by digest, in this stack's repository, in the one form Lambda accepts with a
+    # digest: `repository@sha256:...` (the provider's `ref` adds the tag, which Lambda refuses).
+    assert re.fullmatch(r"[^:@]+@sha256:[0-9a-f]{64}", detect["imageUri"]), detect["imageUri"]
+    assert detect["imageUri"] == f"{repository['repositoryUrl']}@{image['digest']}"
     assert image["push"] is True
+    # `pulumi preview` builds nothing, so it needs no Docker.
+    assert image["buildOnPreview"] is False
     assert image["platforms"] == ["linux/arm64"]  # the committed stacks run on Graviton
     assert repository["imageTagMutability"] == "IMMUTABLE"
     assert repository["imageScanningConfiguration"] == {"scanOnPush": True}

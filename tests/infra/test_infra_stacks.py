@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from pulumi_harness import ROOT, Deployment, deploy
 
 from infra.website import content_type, site_files
+from tests.infra.pulumi_harness import ROOT, Deployment, deploy
 
 FUNCTION = "aws:lambda/function:Function"
 TABLE = "aws:dynamodb/table:Table"
 
 
 def _table(deployment: Deployment) -> dict:
-    (table,) = deployment.of_type(TABLE)
-    return table.state
+    return deployment.named(TABLE, "platescan-results").state
 
 
 @pytest.mark.parametrize("key", ["prod", "prod-rekognition"])
@@ -69,7 +69,7 @@ def test_retention_settings_reach_bucket_table_and_logs(deployment: Deployment) 
         if "RETENTION_DAYS" in env:
             assert env["RETENTION_DAYS"] == str(cfg["platescan:recordRetentionDays"])
     groups = deployment.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 8  # six functions, the state machine, the API's access log
+    assert len(groups) == 9  # seven functions, the state machine, the API's access log
     assert {g["retentionInDays"] for g in groups} == {cfg["platescan:logRetentionDays"]}
 
 
@@ -80,7 +80,8 @@ def test_functions_get_memory_log_level_and_environment(deployment: Deployment) 
     functions = {f["name"].removeprefix(f"platescan-{deployment.stack}-"): f
                  for f in deployment.of_type(FUNCTION)}  # fmt: skip
     assert set(functions) == {
-        "read-metadata", "detect-text", "validate-plate", "write-result", "mark-failed", "api"
+        "read-metadata", "detect-text", "validate-plate", "write-result", "check-watchlists",
+        "mark-failed", "api",
     }  # fmt: skip
     for short, function in functions.items():
         key = short.replace("-", "_")
@@ -90,7 +91,7 @@ def test_functions_get_memory_log_level_and_environment(deployment: Deployment) 
         assert env["POWERTOOLS_LOG_LEVEL"] == cfg["platescan:logLevel"]
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == f"Platescan/{deployment.stack}"
         assert function["loggingConfig"]["logFormat"] == "JSON"
-        if key in ("read_metadata", "write_result", "mark_failed", "api"):
+        if key in ("read_metadata", "write_result", "check_watchlists", "mark_failed", "api"):
             assert env["RESULTS_TABLE"] == outputs["results_table"], short
     assert (
         functions["api"]["environment"]["variables"]["UPLOADS_BUCKET"]
@@ -114,7 +115,7 @@ def test_throttling_reaches_the_api_stage(deployment: Deployment) -> None:
 def test_alarms_cover_executions_dead_letters_and_every_function(
     deployment: Deployment,
 ) -> None:
-    (topic,) = deployment.of_type("aws:sns/topic:Topic")
+    topic = deployment.named("aws:sns/topic:Topic", "platescan-alarms")
     alarms = deployment.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     metrics = {(a["namespace"], a["metricName"]) for a in alarms}
     assert ("AWS/States", "ExecutionsFailed") in metrics
@@ -127,26 +128,45 @@ def test_alarms_cover_executions_dead_letters_and_every_function(
         assert alarm["alarmActions"] == [topic["arn"]]
         if alarm["namespace"] == "AWS/States":
             assert alarm["dimensions"] == {"StateMachineArn": machine}
-    (queue,) = deployment.of_type("aws:sqs/queue:Queue")
+    queue = deployment.named("aws:sqs/queue:Queue", "platescan-events-dlq")
     (dlq_alarm,) = [a for a in alarms if a["namespace"] == "AWS/SQS"]
     assert dlq_alarm["dimensions"] == {"QueueName": queue["name"]}
 
 
 def test_the_alarm_email_is_subscribed_only_when_configured(
-    deployments: dict[str, Deployment],
+    deployments: dict[str, Deployment], build_dir: Path
 ) -> None:
-    (subscription,) = deployments["prod"].of_type("aws:sns/topicSubscription:TopicSubscription")
+    configured = deploy("prod", {"platescan:alarmEmail": "oncall@platescan-ops.eu"})
+    (subscription,) = configured.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert subscription["protocol"] == "email"
-    assert subscription["endpoint"] == deployments["prod"].config["platescan:alarmEmail"]
-    assert deployments["dev"].config["platescan:alarmEmail"] == ""
-    assert not deployments["dev"].of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription["endpoint"] == "oncall@platescan-ops.eu"
+    assert configured.outputs["alarm_email"] == "oncall@platescan-ops.eu"
+    for key in ("dev", "prod"):
+        # An empty address is "no e-mail", and the outputs say so in words.
+        assert deployments[key].config["platescan:alarmEmail"] == ""
+        assert not deployments[key].of_type("aws:sns/topicSubscription:TopicSubscription")
+        assert deployments[key].outputs["alarm_email"].startswith("none: alarms reach only")
+
+
+@pytest.mark.parametrize(
+    "address", ["ops@example.com", "alerts@ops.example.org", "me@corp.test", "x@host.invalid"]
+)
+def test_a_placeholder_alarm_address_stops_the_preview(address: str, build_dir: Path) -> None:
+    with pytest.raises(Exception, match="cannot receive alarms") as raised:
+        deploy("dev", {"platescan:alarmEmail": address})
+    assert "pulumi config set platescan:alarmEmail" in str(raised.value)
 
 
 def test_outputs_name_the_deployed_resources(deployment: Deployment) -> None:
     outputs = deployment.outputs
     assert set(outputs) == {
-        "site_url", "api_url", "uploads_bucket", "results_table", "state_machine_arn"
+        "site_url", "api_url", "uploads_bucket", "results_table", "state_machine_arn",
+        "dead_letter_queue_url", "mark_failed_function", "alarm_topic_arn", "alarm_email",
+        "event_bus", "alerts_topic_arn",
     }  # fmt: skip
+    queue = deployment.named("aws:sqs/queue:Queue", "platescan-events-dlq")
+    assert outputs["dead_letter_queue_url"] == queue["url"]
+    assert outputs["mark_failed_function"] == f"platescan-{deployment.stack}-mark-failed"
     (distribution,) = deployment.of_type("aws:cloudfront/distribution:Distribution")
     (api,) = deployment.of_type("aws:apigatewayv2/api:Api")
     (machine,) = deployment.of_type("aws:sfn/stateMachine:StateMachine")
@@ -179,3 +199,19 @@ def test_config_json_points_the_page_at_the_api(deployment: Deployment) -> None:
 def test_an_unknown_engine_is_refused_before_anything_is_created(build_dir: object) -> None:
     with pytest.raises(Exception, match="detectorEngine"):
         deploy("dev", {"platescan:detectorEngine": "tesseract"})
+
+
+# The stateful resources: their URNs key the deployed state. A component refactor that
+# changes one would make `pulumi up` replace it, deleting the photos or the records; a move
+# must keep the old URN with `aliases`, and this list stays as it is.
+STATEFUL_URNS = {
+    "the uploads bucket": "urn:pulumi:prod::platescan::platescan:infra:Storage"
+    "$platescan:infra:PrivateBucket$aws:s3/bucket:Bucket::platescan-uploads",
+    "the results table": "urn:pulumi:prod::platescan::platescan:infra:Storage"
+    "$aws:dynamodb/table:Table::platescan-results",
+}
+
+
+def test_the_stateful_resources_keep_their_urns(deployments: dict[str, Deployment]) -> None:
+    for what, urn in STATEFUL_URNS.items():
+        assert deployments["prod"].answers_to(urn), f"{what} moved without `aliases`: {urn}"
