@@ -41,6 +41,8 @@ class Pool:
         self.workers = workers
         self.sure = sure
         self._local = threading.local()
+        self._loaded: list[Models] = []
+        self._loaded_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
 
     def _models(self) -> Models:
@@ -48,7 +50,19 @@ class Pool:
         if models is None:
             models = Models()
             self._local.models = models
+            with self._loaded_lock:
+                self._loaded.append(models)
         return models
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds spent in each model so far, all workers together."""
+        with self._loaded_lock:
+            loaded = list(self._loaded)
+        total: dict[str, float] = {}
+        for models in loaded:
+            for name, seconds in models.cpu_s.items():
+                total[name] = total.get(name, 0.0) + seconds
+        return total
 
     def _run(self, rgb: np.ndarray) -> DetectTextResponse:
         image = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
