@@ -243,10 +243,12 @@ def check_record(
     """Match a record against its owner's watchlist and raise each new alert.
 
     Returns the matches (published now or earlier). A record without an owner belongs to
-    no watchlist; one that is not DONE has nothing to match.
+    no watchlist; one that is not DONE has nothing to match, unless a person corrected it
+    (a NO_PLATE photo may get its plate that way).
     """
     owner = record.get("owner")
-    if not owner or record.get("status") != records.DONE:
+    readable = record.get("status") == records.DONE or bool(record.get("correction"))
+    if not owner or not readable:
         return []
     entries = list_entries(tables.watchlists, str(owner))
     if not entries:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from platescan import records
+from platescan import records, review
 from platescan.contract import WriteRejectionInput, WriteResultInput, WriteResultOutput
 from platescan.settings import get_settings
 from platescan.stages.events import error_from_states, object_from_event
@@ -35,6 +35,10 @@ def write_result(event: WriteResultInput | WriteRejectionInput) -> WriteResultOu
                 "validate_plate": reading.get("elapsed_ms", 0.0),
             },
             execution_arn=event.get("execution_arn", ""),
+        )
+        # Readings the reader was unsure of wait for a person (see platescan.review).
+        record["review"] = review.review_state(
+            reading["status"], reading["plates"], settings.review_threshold
         )
     stored = records.write_result(settings.results_table, record, settings.retention_days)
     return {
