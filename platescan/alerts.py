@@ -50,6 +50,19 @@ class AlertTables:
     retention_days: int = 90
 
 
+def tables_from_settings() -> AlertTables:
+    """The tables and bus named in the function's environment."""
+    from platescan.settings import get_settings
+
+    settings = get_settings()
+    return AlertTables(
+        watchlists=settings.watchlists_table,
+        alerts=settings.alerts_table,
+        event_bus=settings.event_bus,
+        retention_days=settings.retention_days,
+    )
+
+
 def alert_id(upload_id: str, entry_id: str) -> str:
     """The idempotency key: one alert per photo and entry."""
     return f"{upload_id}#{entry_id}"

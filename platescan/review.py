@@ -15,7 +15,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from platescan import aws, contract, dynamo, records
-from platescan.plates.text import compact
 
 NEEDED = "NEEDED"
 CORRECTED = "CORRECTED"
@@ -43,6 +42,10 @@ def corrected_text(text: Any) -> str:
     """What a person typed as a plate, in the form plates are stored in."""
     if not isinstance(text, str):
         raise CorrectionRefused(400, 'send the plate as text, e.g. {"text": "7ABC123"}')
+    # Imported here: Write Result imports this module for review_state only, and the plate
+    # package would add to its cold start; the API, which takes typed plates, needs it.
+    from platescan.plates.text import compact
+
     plate = compact(text)
     if not MIN_CHARS <= len(plate) <= MAX_CHARS:
         raise CorrectionRefused(

@@ -19,7 +19,7 @@ class Settings:
     retention_days: int
     # Local mode only: where browsers reach the S3 stand-in (presigned URLs point there).
     s3_public_endpoint: str | None
-    # Watchlists, alerts and the bus alerts are published on (check_watchlists, api).
+    # Watchlists, alerts and the bus alerts are published on (write_result, api).
     watchlists_table: str = "platescan-watchlists"
     alerts_table: str = "platescan-alerts"
     event_bus: str = "platescan-events"

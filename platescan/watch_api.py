@@ -11,7 +11,6 @@ from typing import Any
 
 from platescan import alerts, aws, dynamo, records, review
 from platescan.settings import get_settings
-from platescan.stages.check_watchlists import tables
 from platescan.watchlists import MAX_ENTRIES, InvalidEntry, from_csv, make_entry, to_csv
 
 MAX_CSV_BYTES = 256 * 1024
@@ -156,7 +155,9 @@ def correct(owner: str, upload_id: str, body: Any) -> dict[str, Any]:
     # The claimer names this correction: a retry of the same request may finish its own
     # alert; the pipeline's claims for the same photo and entry stand.
     claimer = f"correction:{fixed['correction']['at']}"
-    matches = alerts.check_record(tables(), fixed, claimer=claimer, source="correction")
+    matches = alerts.check_record(
+        alerts.tables_from_settings(), fixed, claimer=claimer, source="correction"
+    )
     raised = sum(1 for m in matches if m["new"])
     return {
         "record": records.public_record(fixed),

@@ -129,7 +129,9 @@ def test_a_correction_is_checked_against_the_watchlist_and_alerts_list_newest_fi
     record_of(A, "upload-0001", "XYZ999")
     assert (
         alerts.check_record(
-            watch_api.tables(), records.get_record("results", "upload-0001") or {}, claimer="e"
+            alerts.tables_from_settings(),
+            records.get_record("results", "upload-0001") or {},
+            claimer="e",
         )
         == []
     )
