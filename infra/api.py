@@ -20,8 +20,6 @@ from platescan import contract
 from platescan.contract import Env
 
 ROUTES = ("POST /uploads", "GET /results/{upload_id}", "GET /results")
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-PRESIGN_EXPIRES_S = 300
 
 
 @dataclass
@@ -71,8 +69,8 @@ class Api(pulumi.ComponentResource):
                     Env.RESULTS_TABLE: table.name,
                     Env.UPLOADS_BUCKET: bucket.bucket,
                     Env.SITE_ORIGIN: args.site_origin,
-                    Env.MAX_UPLOAD_BYTES: str(MAX_UPLOAD_BYTES),
-                    Env.PRESIGN_EXPIRES_S: str(PRESIGN_EXPIRES_S),
+                    Env.MAX_UPLOAD_BYTES: str(contract.MAX_UPLOAD_BYTES),
+                    Env.PRESIGN_EXPIRES_S: str(contract.PRESIGN_EXPIRES_S),
                     Env.RETENTION_DAYS: str(cfg.record_retention_days),
                     Env.REGION_HINT: cfg.region_hint or "",
                 },

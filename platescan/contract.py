@@ -24,6 +24,11 @@ from typing import Any, Literal, NotRequired, TypedDict, final
 UPLOADS_PREFIX = "uploads/"
 
 
+# What the API signs into each presigned POST, deployed and local alike.
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+PRESIGN_EXPIRES_S = 300
+
+
 def upload_key(upload_id: str, file_name: str) -> str:
     """The object key of an upload: `uploads/{upload_id}/{file name}` (a safe file name)."""
     return f"{UPLOADS_PREFIX}{upload_id}/{file_name}"
@@ -129,7 +134,7 @@ ALERTS_SCHEMA: dict[str, Any] = {
     ],
 }
 
-# "Plate Matched" events, as the Check Watchlists step puts them on the stack's own bus.
+# "Plate Matched" events, as Write Result puts them on the stack's own bus (platescan.alerts).
 PLATE_MATCHED_SOURCE = "platescan"
 PLATE_MATCHED_DETAIL_TYPE = "Plate Matched"
 

@@ -23,7 +23,3 @@ class DetectorTimeout(PlatescanError):
 
 class DetectorUnavailable(PlatescanError):
     """The text detector failed on its side; transient, retried."""
-
-
-class StaleObjectVersion(PlatescanError):
-    """A newer version of the object already holds the record; nothing to write."""

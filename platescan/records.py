@@ -39,7 +39,7 @@ def now_iso() -> str:
 
 
 def upload_id_from_key(key: str) -> str:
-    """`uploads/{upload_id}/{file name}` -> upload_id.
+    """`uploads/{upload_id}/{file name}` (`contract.upload_key`) -> upload_id.
 
     A key of another shape still gets a stable id (derived from the key), so even a stray
     object ends as a record instead of vanishing.

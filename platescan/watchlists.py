@@ -1,6 +1,6 @@
 """Watchlist entries and how a reading matches them: exact, wildcard or tolerant.
 
-Plain logic, no AWS: the Check Watchlists step, the API and the tests all use it.
+Plain logic, no AWS: the pipeline's Write Result, the API and the tests all use it.
 
 A reader misses characters in predictable ways: it takes a 0 for an O, an 8 for a B. A
 tolerant entry therefore forgives one character, and counts a look-alike confusion (the

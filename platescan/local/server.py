@@ -11,7 +11,6 @@ import base64
 import json
 import logging
 import mimetypes
-import os
 import threading
 import time
 import uuid
@@ -26,8 +25,8 @@ from botocore.exceptions import ClientError
 from platescan import aws
 from platescan.asl import REPO_ROOT
 from platescan.local import s3post
+from platescan.local.gaps import LambdaContext
 from platescan.local.runtime import LocalConfig, LocalStack
-from platescan.local.seams import LambdaContext
 from platescan.local.webhook import WebhookRecorder
 from platescan.settings import get_settings
 
@@ -66,11 +65,15 @@ class LocalService:
         self.httpd = ThreadingHTTPServer((self.host, self.port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        os.environ["S3_PUBLIC_ENDPOINT"] = f"{self.url}/local-s3"
         # A test webhook on loopback takes the alerts the stack's API destination would send.
         self.webhook = WebhookRecorder(self.host).start()
         self.stack = LocalStack(
-            LocalConfig(engine=self.engine, site_origin=self.url, webhook_url=self.webhook.url)
+            LocalConfig(
+                engine=self.engine,
+                site_origin=self.url,
+                s3_public_endpoint=f"{self.url}/local-s3",
+                webhook_url=self.webhook.url,
+            )
         )
         self.stack.start()
         self.api_handler = self.stack.handlers["api"]

@@ -22,7 +22,6 @@ from platescan.errors import DetectorTimeout
 from platescan.local.runtime import ACCOUNT_ID, LocalStack
 from tests.reliability.conftest import (
     PLATE,
-    Rekognition,
     describe,
     entered_states,
     failed_attempts,
@@ -30,7 +29,7 @@ from tests.reliability.conftest import (
     plate_answer,
     wait_executions,
 )
-from tests.support import plate_photo
+from tests.support import FakeRekognition, plate_photo
 
 
 @pytest.fixture
@@ -53,7 +52,7 @@ def upload(stack: LocalStack) -> str:
 
 @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException"])
 def test_rekognition_throttling_is_retried_with_backoff_then_done(
-    stack: LocalStack, rekognition: Rekognition, waits: list[float], code: str
+    stack: LocalStack, rekognition: FakeRekognition, waits: list[float], code: str
 ) -> None:
     # Given Rekognition refuses the first two calls with `code`
     def throttled_twice() -> dict[str, Any]:
@@ -147,7 +146,7 @@ def test_a_newer_result_already_written_is_kept(stack: LocalStack) -> None:
 
 
 def test_an_old_version_delivered_late_does_not_overwrite_the_new_one(
-    stack: LocalStack, rekognition: Rekognition
+    stack: LocalStack, rekognition: FakeRekognition
 ) -> None:
     # Given a versioned bucket and two versions of one upload, each processed
     s3 = aws.client("s3")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,14 +25,10 @@ LIMIT = 10 * 1024 * 1024
 
 @pytest.fixture(scope="module")
 def service() -> Iterator[LocalService]:
-    saved = dict(os.environ)
     svc = LocalService("127.0.0.1", 0, engine="rekognition")
     svc.start_in_background()
     yield svc
     svc.stop()
-    os.environ.clear()
-    os.environ.update(saved)
-    get_settings.cache_clear()
 
 
 def create_upload(service: LocalService, body: Any, origin: str | None = None) -> tuple[int, Any]:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
-from unittest import mock
 
 import pytest
 
 from platescan import api
+from platescan.local.gaps import LambdaContext
 from platescan.local.runtime import LocalConfig, LocalStack
-from platescan.local.seams import LambdaContext
-from tests.support import detections, line, plate_photo
+from tests.support import FakeRekognition, detections, line, plate_photo
 
 
 def call(
@@ -38,18 +36,12 @@ def call(
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     """One stack for the module: these tests only read what each creates."""
-    from moto.rekognition.models import RekognitionBackend
-
     plate = detections(line("7ABC123", 98.0, 0.4, 0.6, 0.2, 0.08))
-    answer = lambda self: (plate["TextDetections"], "3.0")  # noqa: E731
-    saved = dict(os.environ)
     with (
-        mock.patch.object(RekognitionBackend, "detect_text", answer),
+        FakeRekognition(plate).installed(),
         LocalStack(LocalConfig(engine="rekognition", retry_time_scale=0.001)) as started,
     ):
         yield started
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def test_create_upload_returns_a_presigned_post_limited_to_the_photo(stack: LocalStack) -> None:

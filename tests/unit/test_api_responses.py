@@ -1,7 +1,7 @@
 """The API function's HTTP contract, response by response: status, headers and body.
 
 The expected responses were recorded from the handler as it was with Powertools'
-`APIGatewayHttpResolver` and `CORSConfig(allow_origin=site_origin, max_age=600)` (issue 7),
+`APIGatewayHttpResolver` and `CORSConfig(allow_origin=site_origin, max_age=600)`,
 so that the router replacing it answers byte for byte as it did: CORS headers only for the
 site's origin, the preflight answered for any path, API errors as `{"message"}`. The data
 layer (`platescan.api`) is replaced by fakes, so only the routing and the HTTP shape count.
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from platescan import api
-from platescan.local.seams import LambdaContext
+from platescan.local.gaps import LambdaContext
 from platescan.settings import get_settings
 
 SITE = "https://plates.example"
