@@ -25,6 +25,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         "ALERTS_TABLE": "alerts",
         "EVENT_BUS_NAME": "bus",
         "UPLOADS_BUCKET": "uploads",
+        "RETENTION_DAYS": "30",
+        "PRESIGN_EXPIRES_S": "300",
     }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
