@@ -31,6 +31,7 @@ from platescan.asl import REPO_ROOT
 from platescan.local import s3post, store
 from platescan.local.gaps import LambdaContext
 from platescan.local.runtime import LocalConfig, LocalStack
+from platescan.local.webhook import WebhookRecorder
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
@@ -55,6 +56,7 @@ class LocalService:
         self.httpd: ThreadingHTTPServer | None = None
         self.api_handler: Any = None
         self.site_headers: dict[str, str] = {}
+        self.webhook: WebhookRecorder | None = None
 
     def start(self) -> None:
         service = self
@@ -66,12 +68,15 @@ class LocalService:
         self.httpd = ThreadingHTTPServer((self.host, self.port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
+        # A test webhook on loopback takes the alerts the stack's API destination would send.
+        self.webhook = WebhookRecorder(self.host).start()
         self.stack = LocalStack(
             LocalConfig(
                 engine=self.engine,
                 site_origin=self.url,
                 s3_public_endpoint=web.local_s3_endpoint(self.port),
                 data_dir=self.data_dir,
+                webhook_url=self.webhook.url,
             )
         )
         self.stack.start()
@@ -96,6 +101,8 @@ class LocalService:
             self.httpd.server_close()
         if self.stack is not None:
             self.stack.stop()
+        if self.webhook is not None:
+            self.webhook.stop()
 
     @property
     def url(self) -> str:
@@ -354,6 +361,12 @@ def serve(
     service.start()
     kept = f"; photos and records kept in {data_dir}" if data_dir else " (nothing is kept)"
     print(f"platescan is running on {service.url}{kept}  (Ctrl+C to stop)", flush=True)
+    if service.webhook is not None:
+        print(
+            "alerts: each e-mail the SNS topic would send is printed here; the test webhook "
+            f"keeps every call at {service.webhook.url}",
+            flush=True,
+        )
     try:
         service.serve_forever()
     except KeyboardInterrupt:

@@ -31,6 +31,10 @@ TOOLS = {
         "redrive failed pipeline executions (AWS, or --local demo)",
     ),
     "load": ("platescan.tools.load", "push N uploads through the local stack; lost must be 0"),
+    "export-labels": (
+        "platescan.tools.export_labels",
+        "write corrected photos and their plates in the benchmark's layout",
+    ),
     "synth": (
         "platescan.tools.synthetic",
         "write a synthetic European/Brazilian plate set for the benchmark",
