@@ -37,7 +37,7 @@ api = Api(
     ApiArgs(config=cfg, storage=storage, layer_arn=pipeline.layer.arn, site_origin=website.origin),
 )
 resolve_api_url(api.url)
-Monitoring(
+monitoring = Monitoring(
     "platescan",
     MonitoringArgs(
         config=cfg,
@@ -47,6 +47,11 @@ Monitoring(
             **{fn: f.function.name for fn, f in pipeline.functions.items()},
             "api": api.handler.function.name,
         },
+        rule_names={
+            "uploads": pipeline.upload_rule.name,
+            "failed-executions": pipeline.failure_rule.name,
+            "plate-matched": alerts.rule.name,
+        },
     ),
 )
 
@@ -55,5 +60,14 @@ pulumi.export("api_url", api.url)
 pulumi.export("uploads_bucket", storage.uploads.bucket.bucket)
 pulumi.export("results_table", storage.table.name)
 pulumi.export("state_machine_arn", pipeline.state_machine.arn)
+# What `python -m platescan replay-dlq` needs to put dead letters back where they belong.
+pulumi.export("dead_letter_queue_url", pipeline.dead_letter_queue.url)
+pulumi.export("mark_failed_function", pipeline.functions["mark_failed"].function.name)
+pulumi.export("alarm_topic_arn", monitoring.topic.arn)
+# An empty alarm address is allowed, and said here so nobody believes alarms reach them.
+pulumi.export(
+    "alarm_email",
+    cfg.alarm_email or "none: alarms reach only the SNS topic (alarm_topic_arn); subscribe to it",
+)
 pulumi.export("event_bus", alerts.bus.name)
 pulumi.export("alerts_topic_arn", alerts.topic.arn)

@@ -105,13 +105,25 @@ def _values(**values: Any) -> dict[str, dict[str, Any]]:
     return dynamo.to_item({f":{name}": value for name, value in values.items()})
 
 
-def mark_processing(table_name: str, obj: Mapping[str, Any], execution_arn: str) -> bool:
-    """Record that processing of this object version started. False if a result is there."""
+def expires_at(retention_days: int) -> int:
+    """The TTL (epoch seconds) of a record written now and kept `retention_days`."""
+    return int(time.time()) + retention_days * 86400
+
+
+def mark_processing(
+    table_name: str, obj: Mapping[str, Any], execution_arn: str, retention_days: int
+) -> bool:
+    """Record that processing of this object version started. False if a result is there.
+
+    The record expires like a final one: an upload whose execution never ends (or whose
+    result is never written) must not stay in the table for ever.
+    """
     item = {
         **_object_fields(obj),
         "status": PROCESSING,
         "execution_arn": execution_arn,
         "updated_at": now_iso(),
+        TTL_ATTRIBUTE: expires_at(retention_days),
     }
     try:
         aws.client("dynamodb").put_item(
@@ -137,7 +149,7 @@ def write_result(table_name: str, record: dict[str, Any], retention_days: int) -
     already holding the result of a newer upload to the same key is left alone.
     """
     item = {**record, "processed_at": now_iso(), "updated_at": now_iso()}
-    item[TTL_ATTRIBUTE] = int(time.time()) + retention_days * 86400
+    item[TTL_ATTRIBUTE] = expires_at(retention_days)
     try:
         aws.client("dynamodb").put_item(
             TableName=table_name,
@@ -160,9 +172,16 @@ def write_result(table_name: str, record: dict[str, Any], retention_days: int) -
 
 
 def mark_failed(
-    table_name: str, base: Mapping[str, Any], error: dict[str, str], execution_arn: str
+    table_name: str,
+    base: Mapping[str, Any],
+    error: dict[str, str],
+    execution_arn: str,
+    retention_days: int,
 ) -> bool:
-    """Mark a record FAILED unless it already holds a result. False if it did."""
+    """Mark a record FAILED unless it already holds a result. False if it did.
+
+    A FAILED record expires too (a redrive that succeeds writes a fresh expiry).
+    """
     try:
         aws.client("dynamodb").update_item(
             TableName=table_name,
@@ -170,7 +189,7 @@ def mark_failed(
             UpdateExpression=(
                 "SET #status = :failed, #error = :error, execution_arn = :arn, updated_at = :now, "
                 "#bucket = if_not_exists(#bucket, :bucket), #key = if_not_exists(#key, :key), "
-                "#file_name = if_not_exists(#file_name, :file_name)"
+                f"#file_name = if_not_exists(#file_name, :file_name), {TTL_ATTRIBUTE} = :expires"
             ),
             ConditionExpression=_NO_RESULT_YET,
             ExpressionAttributeNames=_names(
@@ -185,6 +204,7 @@ def mark_failed(
                 bucket=base.get("bucket", ""),
                 key=base.get("key", ""),
                 file_name=base.get("file_name", ""),
+                expires=expires_at(retention_days),
             ),
         )
     except ClientError as exc:

@@ -79,7 +79,7 @@ def test_a_stray_key_still_gets_a_stable_id() -> None:
 
 def test_the_same_version_written_twice_leaves_one_record(table: Any) -> None:
     o = obj()
-    records.mark_processing(TABLE, o, "arn:exec:1")
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
     first = records.write_result(TABLE, result(o, plate("7ABC123")), retention_days=30)
     again = records.write_result(TABLE, result(o, plate("7ABC123"), arn="arn:exec:2"), 30)
     items = table.scan()["Items"]
@@ -92,8 +92,10 @@ def test_the_same_version_written_twice_leaves_one_record(table: Any) -> None:
 def test_a_finished_record_is_not_turned_back_to_processing_or_failed(table: Any) -> None:
     o = obj()
     records.write_result(TABLE, result(o, plate("7ABC123")), retention_days=30)
-    assert records.mark_processing(TABLE, o, "arn:exec:dup") is False
-    assert records.mark_failed(TABLE, o, {"type": "X", "message": "late"}, "arn:exec:dup") is False
+    assert records.mark_processing(TABLE, o, "arn:exec:dup", 30) is False
+    assert (
+        records.mark_failed(TABLE, o, {"type": "X", "message": "late"}, "arn:exec:dup", 30) is False
+    )
     assert records.get_record(TABLE, o["upload_id"])["status"] == "DONE"
 
 
@@ -108,9 +110,9 @@ def test_an_older_version_never_overwrites_a_newer_result(table: Any) -> None:
 
 def test_failed_then_redriven_ends_done(table: Any) -> None:
     o = obj()
-    records.mark_processing(TABLE, o, "arn:exec:1")
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
     assert records.mark_failed(
-        TABLE, o, {"type": "DetectorTimeout", "message": "slow"}, "arn:exec:1"
+        TABLE, o, {"type": "DetectorTimeout", "message": "slow"}, "arn:exec:1", 30
     )
     assert records.get_record(TABLE, o["upload_id"])["status"] == "FAILED"
     records.write_result(TABLE, result(o, plate("7ABC123")), retention_days=30)
@@ -119,7 +121,7 @@ def test_failed_then_redriven_ends_done(table: Any) -> None:
 
 def test_failure_of_an_upload_without_a_record_creates_one(table: Any) -> None:
     o = obj()
-    assert records.mark_failed(TABLE, o, {"type": "RuntimeError", "message": "x"}, "arn:exec:9")
+    assert records.mark_failed(TABLE, o, {"type": "RuntimeError", "message": "x"}, "arn:exec:9", 30)
     stored = records.get_record(TABLE, o["upload_id"])
     assert stored["status"] == "FAILED" and stored["key"] == o["key"]
     assert stored["execution_arn"] == "arn:exec:9"
@@ -130,6 +132,22 @@ def test_records_expire_after_the_retention_period(table: Any) -> None:
     import time
 
     assert abs(stored["expires_at"] - (time.time() + 7 * 86400)) < 60
+
+
+def test_processing_and_failed_records_expire_too(table: Any) -> None:
+    # Given an upload whose execution never ends, and one that failed
+    import time
+
+    processing, failed = (
+        obj(upload_id="Processing0hijklmnopqr"),
+        obj(upload_id="Failed0ghijklmnopqrstu"),
+    )
+    # When their records are written
+    records.mark_processing(TABLE, processing, "arn:exec:1", 14)
+    records.mark_failed(TABLE, failed, {"type": "X", "message": "y"}, "arn:exec:2", 14)
+    # Then DynamoDB's TTL will remove both, like a finished record
+    for item in table.scan()["Items"]:
+        assert abs(int(item["expires_at"]) - (time.time() + 14 * 86400)) < 60, item["status"]
 
 
 def test_search_exact_and_wildcards(table: Any) -> None:
@@ -151,7 +169,7 @@ def test_what_the_client_writes_is_what_boto3s_table_reads(table: Any) -> None:
     # The records are written with botocore's client and platescan.dynamo (boto3 costs
     # cold-start time); boto3's Table resource, which wrote them before, reads back the same.
     o = obj()
-    records.mark_processing(TABLE, o, "arn:exec:1")
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
     records.write_result(TABLE, result(o, plate("7ABC123", 0.9312345678)), retention_days=30)
     ours = records.get_record(TABLE, o["upload_id"])
     theirs = table.get_item(Key={"upload_id": o["upload_id"]}, ConsistentRead=True)["Item"]
@@ -165,7 +183,7 @@ def test_what_the_client_writes_is_what_boto3s_table_reads(table: Any) -> None:
 def test_a_failure_is_written_with_its_error_map(table: Any) -> None:
     o = obj()
     error = {"type": "DetectorTimeout", "message": "longer than 30 s"}
-    assert records.mark_failed(TABLE, o, error, "arn:exec:1")
+    assert records.mark_failed(TABLE, o, error, "arn:exec:1", 30)
     item = table.get_item(Key={"upload_id": o["upload_id"]})["Item"]
     assert item["error"] == error and item["status"] == "FAILED"
     assert (item["bucket"], item["key"], item["file_name"]) == ("b", o["key"], "car.jpg")
