@@ -67,7 +67,7 @@ class Settings:
     retention_days = _Required(Env.RETENTION_DAYS, int, "a whole number")
     # Local mode only: where browsers reach the S3 stand-in (presigned URLs point there).
     s3_public_endpoint = _Optional(Env.S3_PUBLIC_ENDPOINT)
-    # Watchlists, alerts and the bus alerts are published on (check_watchlists, api).
+    # Watchlists, alerts and the bus alerts are published on (write_result, api).
     watchlists_table = _Required(Env.WATCHLISTS_TABLE, str)
     alerts_table = _Required(Env.ALERTS_TABLE, str)
     event_bus = _Required(Env.EVENT_BUS_NAME, str)
