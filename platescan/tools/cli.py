@@ -39,10 +39,24 @@ TOOLS = {
         "platescan.tools.synthetic",
         "write a synthetic European/Brazilian plate set for the benchmark",
     ),
+    "preflight": (
+        "platescan.tools.preflight",
+        "check before `pulumi up` what a stack's deploy needs, and say what to fix",
+    ),
+    "replay-dlq": (
+        "platescan.tools.replay_dlq",
+        "put the dead-letter queue's events back into the pipeline or mark_failed",
+    ),
 }
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; given the command about to run, only that tool's module is imported.
+
+    The deploy commands (preflight, replay-dlq) run in the small deploy environment, which
+    lacks what the benchmark tools import (numpy, Pillow); listing every command in --help
+    imports them all.
+    """
     parser = argparse.ArgumentParser(prog="python -m platescan", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the pipeline does")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,14 +72,31 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     srv.add_argument("--engine", choices=ENGINES, default="onnx")
+    srv.add_argument(
+        "--data",
+        metavar="DIR",
+        help="keep photos and records in DIR across restarts (make run: .data); "
+        "without it everything is forgotten when the server stops",
+    )
+    srv.add_argument("--reset", action="store_true", help="with --data: start from an empty DIR")
 
     for name, (module, help_text) in TOOLS.items():
-        importlib.import_module(module).add_arguments(sub.add_parser(name, help=help_text))
+        tool = sub.add_parser(name, help=help_text)
+        if command is None or command == name:
+            try:
+                importlib.import_module(module).add_arguments(tool)
+            except ImportError:
+                # --help in the deploy environment lists every command; the ones that need
+                # the development environment fail with their import error when run.
+                if command == name:
+                    raise
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((w for w in words if not w.startswith("-")), None)
+    args = _parser(command if command in TOOLS else None).parse_args(words)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         stream=sys.stderr,
@@ -82,7 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from platescan.local.server import serve
 
-        serve(args.host, args.port, args.engine)
+        if args.reset and not args.data:
+            print("--reset empties the folder given with --data; give one", file=sys.stderr)
+            return 2
+        serve(args.host, args.port, args.engine, args.data, args.reset)
         return 0
     if args.command in TOOLS:
         return int(importlib.import_module(TOOLS[args.command][0]).main(args))
