@@ -222,7 +222,10 @@ def test_every_trust_policy_is_limited_to_this_account(deployment: Deployment) -
 def test_parliament_finds_nothing_in_any_identity_policy(deployment: Deployment) -> None:
     # Every identity policy the program declares, with the harness's realistic ARNs, checked
     # against AWS's own action, resource-type and condition-key tables.
-    documents = deployment.of_type("aws:iam/rolePolicy:RolePolicy")
+    documents = [
+        *deployment.of_type("aws:iam/rolePolicy:RolePolicy"),
+        *deployment.of_type("aws:iam/policy:Policy"),  # managed policies, if any are added
+    ]
     assert len(documents) >= 8
     for policy in documents:
         findings = analyze_policy_string(policy["policy"]).findings
