@@ -13,8 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import signal
 import mimetypes
+import signal
 import threading
 import time
 import uuid
