@@ -113,6 +113,10 @@ def test_aborted_throttled_and_lost_events_raise_alarms(deployment: Deployment) 
     assert {a["dimensions"]["RuleName"] for a in lost} == rules
     for alarm in lost:
         assert alarm["namespace"] == "AWS/Events" and _fires(alarm, [1])
+    (destination,) = _alarms(deployment, "DestinationDeliveryFailures")
+    mark_failed = deployment.named(FUNCTION, "platescan-mark-failed")
+    assert destination["dimensions"] == {"FunctionName": mark_failed["name"]}
+    assert _fires(destination, [1])
     for alarm in deployment.of_type(ALARM):
         assert alarm["alarmActions"] == [topic["arn"]]
 
