@@ -19,36 +19,67 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from platescan import aws, dynamo
+from platescan.errors import UploadAlreadyUsed
+from platescan.status import DELETED as DELETED
 
 # Re-exported: callers write records.DONE and so on.
 from platescan.status import DONE as DONE
 from platescan.status import FAILED as FAILED
 from platescan.status import FINAL_STATUSES as FINAL_STATUSES
+from platescan.status import ISSUED as ISSUED
 from platescan.status import NO_PLATE as NO_PLATE
 from platescan.status import PROCESSING as PROCESSING
 from platescan.status import REJECTED as REJECTED
 
 PLATE_INDEX = "by_plate"
+# Every record of one owner (Cognito `sub`): search, export and deletion query it, so what
+# they read is bounded by the caller's own records, never by the table.
+OWNER_INDEX = "by_owner"
 UPLOAD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# A Cognito user's `sub` is a UUID; the key of an owned upload is `uploads/{sub}/{upload_id}`.
+OWNER_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def owned_key(owner: str, upload_id: str) -> str:
+    """The object key of an upload issued by the API: ids only, no file name.
+
+    The owner is part of what the presigned POST signs, so the pipeline takes it from the
+    key; the file name stays in the record the API wrote, out of S3 events and execution
+    input.
+    """
+    return f"uploads/{owner}/{upload_id}"
+
+
+def owner_from_key(key: str) -> str | None:
+    """The owner an owned key names; None for keys of other shapes (no owner: admins only)."""
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] == "uploads" and OWNER_PATTERN.match(parts[1]):
+        return parts[1] if UPLOAD_ID_PATTERN.match(parts[2]) else None
+    return None
+
+
 def upload_id_from_key(key: str) -> str:
-    """`uploads/{upload_id}/{file name}` -> upload_id.
+    """`uploads/{owner}/{upload_id}` or `uploads/{upload_id}/{file name}` -> upload_id.
 
     A key of another shape still gets a stable id (derived from the key), so even a stray
     object ends as a record instead of vanishing.
     """
     parts = key.split("/")
+    if owner_from_key(key):
+        return parts[2]
     if len(parts) >= 3 and parts[0] == "uploads" and UPLOAD_ID_PATTERN.match(parts[1]):
         return parts[1]
     return "k-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def file_name_from_key(key: str) -> str:
+def file_name_from_key(key: str) -> str | None:
+    """The file name a key carries; None for an owned key (its record has the name)."""
+    if owner_from_key(key):
+        return None
     parts = key.split("/", 2)
     return parts[2] if len(parts) == 3 and parts[0] == "uploads" else key.rsplit("/", 1)[-1]
 
@@ -90,9 +121,26 @@ def _is_conflict(exc: ClientError) -> bool:
 # takes no boto3 condition objects). Names go through placeholders: `status` and `key` are
 # reserved words. DynamoDB refuses placeholders an expression does not use, so each write
 # passes only the ones its expressions name.
-_NO_RESULT_YET = "attribute_not_exists(#upload_id) OR #status IN (:processing, :failed)"
-_OLDER_UPLOAD = "#uploaded_at < :uploaded_at"
-_SAME_VERSION = "#object_version = :object_version"
+#
+# One upload id, one photo: a record is taken over by the first object version that arrives
+# for it (the API issued it, or it was put there by an operator), then only that version
+# may write to it again (EventBridge redelivery, a redrive). Posting the same form again
+# puts a second version under the same key; the pipeline refuses it. A deleted upload's
+# tombstone refuses everything.
+_SAME_OWNER = "(attribute_not_exists(#owner) OR #owner = :owner)"
+_MAY_PROCESS = (
+    "(attribute_not_exists(#upload_id) OR #status = :issued OR "
+    f"(#status IN (:processing, :failed) AND #object_version = :object_version)) AND {_SAME_OWNER}"
+)
+_MAY_WRITE = (
+    "(attribute_not_exists(#upload_id) OR #status = :issued OR "
+    f"#object_version = :object_version) AND {_SAME_OWNER}"
+)
+_MAY_FAIL = (
+    "(attribute_not_exists(#upload_id) OR #status IN (:issued, :processing, :failed)) AND "
+    "(attribute_not_exists(#object_version) OR #object_version = :object_version) AND "
+    f"{_SAME_OWNER}"
+)
 
 
 def _names(*names: str) -> dict[str, str]:
@@ -103,86 +151,194 @@ def _values(**values: Any) -> dict[str, dict[str, Any]]:
     return dynamo.to_item({f":{name}": value for name, value in values.items()})
 
 
+def _update(
+    table_name: str,
+    upload_id: str,
+    fields: dict[str, Any],
+    *,
+    keep: dict[str, Any] | None = None,
+    condition: str,
+    condition_names: tuple[str, ...],
+    condition_values: dict[str, Any],
+) -> None:
+    """SET `fields` (and `keep` where absent) on one record, REMOVE the ones given as None.
+
+    An update rather than a put: what the API wrote when it issued the upload (owner, file
+    name) stays on the record without passing through the pipeline's state.
+    """
+    present = {k: v for k, v in to_dynamo(fields).items() if k != "upload_id"}
+    absent = [k for k, v in fields.items() if (v is None or v == "") and k != "upload_id"]
+    kept = {k: v for k, v in to_dynamo(keep or {}).items() if k not in present}
+    clauses = [f"#{k} = :v_{k}" for k in present]
+    clauses += [f"#{k} = if_not_exists(#{k}, :v_{k})" for k in kept]
+    expression = "SET " + ", ".join(clauses)
+    if absent:
+        expression += " REMOVE " + ", ".join(f"#{k}" for k in absent)
+    values = {f"v_{k}": v for k, v in {**present, **kept}.items()}
+    aws.client("dynamodb").update_item(
+        TableName=table_name,
+        Key=dynamo.to_item({"upload_id": upload_id}),
+        UpdateExpression=expression,
+        ConditionExpression=condition,
+        ExpressionAttributeNames=_names(*{*present, *kept, *absent, *condition_names}),
+        ExpressionAttributeValues=_values(**values, **condition_values),
+    )
+
+
+def _owner_of(obj: dict[str, Any]) -> str:
+    return owner_from_key(str(obj.get("key") or "")) or ""
+
+
 def mark_processing(table_name: str, obj: dict[str, Any], execution_arn: str) -> bool:
-    """Record that processing of this object version started. False if a result is there."""
-    item = {
+    """Record that processing of this object version started.
+
+    False if this version's result is already written (a redelivered event). Raises
+    UploadAlreadyUsed if the upload holds another photo already, or was deleted.
+    """
+    owner = _owner_of(obj)
+    fields = {
         **_object_fields(obj),
         "status": PROCESSING,
         "execution_arn": execution_arn,
         "updated_at": now_iso(),
     }
     try:
-        aws.client("dynamodb").put_item(
-            TableName=table_name,
-            Item=dynamo.to_item(to_dynamo(item)),
-            ConditionExpression=f"{_NO_RESULT_YET} OR {_OLDER_UPLOAD}",
-            ExpressionAttributeNames=_names("upload_id", "status", "uploaded_at"),
-            ExpressionAttributeValues=_values(
-                processing=PROCESSING, failed=FAILED, uploaded_at=obj.get("uploaded_at", "")
-            ),
+        _update(
+            table_name,
+            obj["upload_id"],
+            fields,
+            keep={"owner": owner},
+            condition=_MAY_PROCESS,
+            condition_names=("upload_id", "status", "object_version", "owner"),
+            condition_values={
+                "issued": ISSUED,
+                "processing": PROCESSING,
+                "failed": FAILED,
+                "object_version": obj.get("object_version", ""),
+                "owner": owner,
+            },
         )
     except ClientError as exc:
-        if _is_conflict(exc):
+        if not _is_conflict(exc):
+            raise
+        current = get_record(table_name, obj["upload_id"])
+        if current and current.get("object_version") == obj.get("object_version"):
             return False
-        raise
+        raise UploadAlreadyUsed(
+            "this upload already has a photo (or was deleted); ask for a new upload"
+        ) from exc
     return True
 
 
 def write_result(table_name: str, record: dict[str, Any], retention_days: int) -> dict[str, Any]:
     """Write a final record once per object version; return what the table now holds.
 
-    Re-writing the same object version replaces the item with the same content. A record
-    already holding the result of a newer upload to the same key is left alone.
+    Re-writing the same object version writes the same content again. A record that holds
+    another photo's result, or a deleted upload's tombstone, is left alone.
     """
+    owner = _owner_of(record)
     item = {**record, "processed_at": now_iso(), "updated_at": now_iso()}
     item["expires_at"] = int(time.time()) + retention_days * 86400
     try:
-        aws.client("dynamodb").put_item(
-            TableName=table_name,
-            Item=dynamo.to_item(to_dynamo(item)),
-            ConditionExpression=f"{_NO_RESULT_YET} OR {_SAME_VERSION} OR {_OLDER_UPLOAD}",
-            ExpressionAttributeNames=_names("upload_id", "status", "object_version", "uploaded_at"),
-            ExpressionAttributeValues=_values(
-                processing=PROCESSING,
-                failed=FAILED,
-                object_version=record.get("object_version", ""),
-                uploaded_at=record.get("uploaded_at", ""),
-            ),
+        _update(
+            table_name,
+            record["upload_id"],
+            item,
+            keep={"owner": owner},
+            condition=_MAY_WRITE,
+            condition_names=("upload_id", "status", "object_version", "owner"),
+            condition_values={
+                "issued": ISSUED,
+                "object_version": record.get("object_version", ""),
+                "owner": owner,
+            },
         )
     except ClientError as exc:
         if not _is_conflict(exc):
             raise
         current = get_record(table_name, record["upload_id"])
         return current or item
-    return item
+    return get_record(table_name, record["upload_id"]) or item
 
 
 def mark_failed(
     table_name: str, base: dict[str, Any], error: dict[str, str], execution_arn: str
 ) -> bool:
     """Mark a record FAILED unless it already holds a result. False if it did."""
+    owner = _owner_of(base)
+    fields = {
+        "status": FAILED,
+        "error": error,
+        "execution_arn": execution_arn,
+        "updated_at": now_iso(),
+    }
+    keep = {
+        name: base.get(name)
+        for name in ("bucket", "key", "file_name", "object_version", "uploaded_at")
+    }
+    try:
+        _update(
+            table_name,
+            base["upload_id"],
+            fields,
+            keep={**keep, "owner": owner},
+            condition=_MAY_FAIL,
+            condition_names=("upload_id", "status", "object_version", "owner"),
+            condition_values={
+                "issued": ISSUED,
+                "processing": PROCESSING,
+                "failed": FAILED,
+                "object_version": base.get("object_version", ""),
+                "owner": owner,
+            },
+        )
+    except ClientError as exc:
+        if _is_conflict(exc):
+            return False
+        raise
+    return True
+
+
+def issue_upload(
+    table_name: str, upload_id: str, owner: str, file_name: str, expires_in_s: int
+) -> None:
+    """The record an upload starts as, written when the API signs its POST.
+
+    It holds what the pipeline must not carry (the file name) and what it must trust (the
+    owner), and it vanishes (TTL) if no photo arrives.
+    """
+    item = {
+        "upload_id": upload_id,
+        "owner": owner,
+        "file_name": file_name,
+        "status": ISSUED,
+        "issued_at": now_iso(),
+        "expires_at": int(time.time()) + expires_in_s,
+    }
+    aws.client("dynamodb").put_item(
+        TableName=table_name,
+        Item=dynamo.to_item(to_dynamo(item)),
+        ConditionExpression="attribute_not_exists(#upload_id)",
+        ExpressionAttributeNames=_names("upload_id"),
+    )
+
+
+def count_upload(table_name: str, owner: str, day: str, limit: int) -> bool:
+    """Count one upload against the owner's quota for `day`; False if the limit is reached.
+
+    One atomic conditional update per upload: two requests at once cannot both take the
+    last one. The counter is an item of its own (its key is no upload id, and it has no
+    owner attribute, so no route or index reaches it) that expires two days later.
+    """
     try:
         aws.client("dynamodb").update_item(
             TableName=table_name,
-            Key=dynamo.to_item({"upload_id": base["upload_id"]}),
-            UpdateExpression=(
-                "SET #status = :failed, #error = :error, execution_arn = :arn, updated_at = :now, "
-                "#bucket = if_not_exists(#bucket, :bucket), #key = if_not_exists(#key, :key), "
-                "#file_name = if_not_exists(#file_name, :file_name)"
-            ),
-            ConditionExpression=_NO_RESULT_YET,
-            ExpressionAttributeNames=_names(
-                "upload_id", "status", "error", "key", "bucket", "file_name"
-            ),
+            Key=dynamo.to_item({"upload_id": f"quota#{owner}#{day}"}),
+            UpdateExpression="ADD #uploads :one SET #expires_at = :expires_at",
+            ConditionExpression="attribute_not_exists(#uploads) OR #uploads < :limit",
+            ExpressionAttributeNames=_names("uploads", "expires_at"),
             ExpressionAttributeValues=_values(
-                processing=PROCESSING,
-                failed=FAILED,
-                error=error,
-                arn=execution_arn,
-                now=now_iso(),
-                bucket=base.get("bucket", ""),
-                key=base.get("key", ""),
-                file_name=base.get("file_name", ""),
+                one=1, limit=limit, expires_at=int(time.time()) + 2 * 86400
             ),
         )
     except ClientError as exc:
@@ -192,14 +348,44 @@ def mark_failed(
     return True
 
 
+def delete_record(table_name: str, upload_id: str) -> None:
+    """Replace a record by a day-long tombstone: no owner, no plates, no file name.
+
+    A plain delete would let a pipeline run still in flight write the record back.
+    """
+    item = {
+        "upload_id": upload_id,
+        "status": DELETED,
+        "deleted_at": now_iso(),
+        "expires_at": int(time.time()) + 86400,
+    }
+    aws.client("dynamodb").put_item(TableName=table_name, Item=dynamo.to_item(item))
+
+
 BOOKKEEPING = frozenset(
     {"expires_at", "plate_texts", "plate_search", "plate_text", "object_version"}
 )
+# Facts about where and how a record was made, for operators: admins see them.
+INTERNAL = frozenset({"execution_arn", "bucket", "key", "owner", "version_id", "etag"})
+# Errors whose message is written for the uploader (why the photo was refused).
+_USER_ERRORS = frozenset({"UnsupportedImage"})
 
 
-def public_record(record: dict[str, Any]) -> dict[str, Any]:
-    """A record as people and API clients see it: without the fields kept for indexing."""
-    return {k: v for k, v in record.items() if k not in BOOKKEEPING}
+def public_record(record: dict[str, Any], *, internal: bool = False) -> dict[str, Any]:
+    """A record as people and API clients see it: without the fields kept for indexing.
+
+    Unless `internal`, also without the internal fields, and a failure's raw error is
+    replaced by a plain sentence (a rejection keeps its reason: it is about the photo).
+    """
+    hidden = BOOKKEEPING if internal else BOOKKEEPING | INTERNAL
+    public = {k: v for k, v in record.items() if k not in hidden}
+    error = public.get("error")
+    if not internal and isinstance(error, dict) and error.get("type") not in _USER_ERRORS:
+        public["error"] = {
+            "type": "ProcessingFailed",
+            "message": "the photo could not be processed; try uploading it again",
+        }
+    return public
 
 
 def get_record(table_name: str, upload_id: str) -> dict[str, Any] | None:
@@ -238,6 +424,49 @@ def search_by_plate(table_name: str, query: str, limit: int = 50) -> list[dict[s
     records = [from_dynamo(item) for item in items]
     records.sort(key=lambda r: r.get("processed_at", ""), reverse=True)
     return records[:limit]
+
+
+def owned_records(table_name: str, owner: str, *, contains: str = "") -> Iterator[dict[str, Any]]:
+    """Every record of `owner`, through the owner index: reads grow with their records only.
+
+    With `contains`, DynamoDB returns only those whose `plate_search` holds it (it still
+    reads, and bills, the owner's records it filters out; never anyone else's).
+    """
+    kwargs: dict[str, Any] = {
+        "TableName": table_name,
+        "IndexName": OWNER_INDEX,
+        "KeyConditionExpression": "#owner = :owner",
+        "ExpressionAttributeNames": _names("owner"),
+        "ExpressionAttributeValues": _values(owner=owner),
+    }
+    if contains:
+        kwargs["FilterExpression"] = "contains(#plate_search, :contains)"
+        kwargs["ExpressionAttributeNames"] = _names("owner", "plate_search")
+        kwargs["ExpressionAttributeValues"] = _values(owner=owner, contains=contains)
+    client = aws.client("dynamodb")
+    while True:
+        page = client.query(**kwargs)
+        for item in page.get("Items", []):
+            yield from_dynamo(dynamo.from_item(item))
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def search_owned(table_name: str, owner: str, query: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The owner's records whose plates match `query` (exact, or `*`/`?` wildcards)."""
+    wanted = normalise_plate_query(query)
+    if not wanted.strip("*?"):
+        return []
+    pattern = re.compile("^" + re.escape(wanted).replace(r"\*", ".*").replace(r"\?", ".") + "$")
+    literal = max(re.split(r"[*?]", wanted), key=len)
+    found = [
+        record
+        for record in owned_records(table_name, owner, contains=literal)
+        if any(pattern.match(text) for text in record.get("plate_texts", []))
+    ]
+    found.sort(key=lambda r: r.get("processed_at", ""), reverse=True)
+    return found[:limit]
 
 
 def _scan(table_name: str, contains: str) -> Iterator[dict[str, Any]]:

@@ -17,6 +17,8 @@ class Settings:
     max_upload_bytes: int
     presign_expires_s: int
     retention_days: int
+    # Photos one user may upload per UTC day.
+    daily_upload_quota: int
     # Local mode only: where browsers reach the S3 stand-in (presigned URLs point there).
     s3_public_endpoint: str | None
 
@@ -34,5 +36,6 @@ def get_settings() -> Settings:
         max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         presign_expires_s=int(env.get("PRESIGN_EXPIRES_S", "300")),
         retention_days=int(env.get("RETENTION_DAYS", "90")),
+        daily_upload_quota=int(env.get("DAILY_UPLOAD_QUOTA", "200")),
         s3_public_endpoint=env.get("S3_PUBLIC_ENDPOINT") or None,
     )

@@ -22,7 +22,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from platescan import asl, aws, dynamo, patterns, records
+from platescan import asl, auth, aws, dynamo, patterns, records
 from platescan.local import seams
 from platescan.settings import get_settings
 
@@ -52,6 +52,7 @@ class LocalConfig:
     # Executions started by uploads that run at once; later uploads wait their turn (see
     # seams.Admission). 0: four per OCR worker with the ONNX engine, unlimited otherwise.
     max_running_executions: int = 0
+    daily_upload_quota: int = 200
 
 
 class LocalStack:
@@ -64,6 +65,8 @@ class LocalStack:
         self.function_arns: dict[str, str] = {}
         self.state_machine_arn = ""
         self.registry = seams.REGISTRY
+        self.user_pool_id = ""
+        self.client_id = ""
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> LocalStack:
@@ -89,6 +92,7 @@ class LocalStack:
         )
         aws.reset()
         self._create_storage()
+        self._create_user_pool()
         self._create_functions()
         self._create_state_machine()
         self._create_rules()
@@ -126,6 +130,7 @@ class LocalStack:
             "DETECTOR_ENGINE": cfg.engine,
             "REGION_HINT": cfg.region_hint or "",
             "SITE_ORIGIN": cfg.site_origin,
+            "DAILY_UPLOAD_QUOTA": str(cfg.daily_upload_quota),
             "POWERTOOLS_SERVICE_NAME": "platescan",
             "POWERTOOLS_METRICS_NAMESPACE": "platescan",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -154,6 +159,7 @@ class LocalStack:
             AttributeDefinitions=[
                 {"AttributeName": "upload_id", "AttributeType": "S"},
                 {"AttributeName": "plate_text", "AttributeType": "S"},
+                {"AttributeName": "owner", "AttributeType": "S"},
             ],
             KeySchema=[{"AttributeName": "upload_id", "KeyType": "HASH"}],
             GlobalSecondaryIndexes=[
@@ -161,9 +167,77 @@ class LocalStack:
                     "IndexName": records.PLATE_INDEX,
                     "KeySchema": [{"AttributeName": "plate_text", "KeyType": "HASH"}],
                     "Projection": {"ProjectionType": "ALL"},
-                }
+                },
+                {
+                    "IndexName": records.OWNER_INDEX,
+                    "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
             ],
         )
+
+    def _create_user_pool(self) -> None:
+        """The user pool, its app client (no secret: a browser holds it) and `admins`."""
+        cognito = aws.client("cognito-idp")
+        pool = cognito.create_user_pool(
+            PoolName="platescan-users",
+            UsernameAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+            Policies={
+                "PasswordPolicy": {
+                    "MinimumLength": 12,
+                    "RequireUppercase": False,
+                    "RequireLowercase": False,
+                    "RequireNumbers": False,
+                    "RequireSymbols": False,
+                }
+            },
+        )
+        self.user_pool_id = pool["UserPool"]["Id"]
+        client = cognito.create_user_pool_client(
+            UserPoolId=self.user_pool_id,
+            ClientName="platescan-site",
+            GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        )
+        self.client_id = client["UserPoolClient"]["ClientId"]
+        cognito.create_group(UserPoolId=self.user_pool_id, GroupName=auth.ADMIN_GROUP)
+
+    @property
+    def issuer(self) -> str:
+        """The tokens' `iss`, as Cognito names a pool (and the JWT authorizer expects)."""
+        return f"https://cognito-idp.{self.config.region}.amazonaws.com/{self.user_pool_id}"
+
+    def add_user(self, email: str, password: str, *, admin: bool = False) -> str:
+        """A confirmed user (an admin too, if asked); returns their `sub`."""
+        cognito = aws.client("cognito-idp")
+        cognito.admin_create_user(
+            UserPoolId=self.user_pool_id,
+            Username=email,
+            UserAttributes=[
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=self.user_pool_id, Username=email, Password=password, Permanent=True
+        )
+        if admin:
+            cognito.admin_add_user_to_group(
+                UserPoolId=self.user_pool_id, Username=email, GroupName=auth.ADMIN_GROUP
+            )
+        user = cognito.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
+        return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+
+    def sign_in(self, email: str, password: str) -> dict[str, Any]:
+        """USER_PASSWORD_AUTH, as the site does: `AuthenticationResult` (the tokens)."""
+        answer = aws.client("cognito-idp").initiate_auth(
+            ClientId=self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+        return dict(answer["AuthenticationResult"])
 
     def _role(self, name: str, service: str) -> str:
         trust = {
@@ -248,18 +322,28 @@ class LocalStack:
         content_type: str = "application/octet-stream",
         upload_id: str | None = None,
         region: str | None = None,
+        owner: str | None = None,
     ) -> str:
-        """Put a photo into the uploads bucket as the website would; returns its upload id."""
+        """Put a photo into the uploads bucket; returns its upload id.
+
+        With an `owner`, as the website does: the API's record first, then the object at
+        the owned key. Without, as an operator would (`uploads/{id}/{name}`): a record
+        with no owner, which only admins see.
+        """
         from platescan.api import new_upload_id, safe_file_name
 
         upload_id = upload_id or new_upload_id()
         extra = {"Metadata": {"region": region}} if region else {}
+        if owner:
+            if records.get_record(self.config.table, upload_id) is None:
+                records.issue_upload(
+                    self.config.table, upload_id, owner, safe_file_name(file_name), 86400
+                )
+            key = records.owned_key(owner, upload_id)
+        else:
+            key = f"uploads/{upload_id}/{safe_file_name(file_name)}"
         aws.client("s3").put_object(
-            Bucket=self.config.bucket,
-            Key=f"uploads/{upload_id}/{safe_file_name(file_name)}",
-            Body=data,
-            ContentType=content_type,
-            **extra,
+            Bucket=self.config.bucket, Key=key, Body=data, ContentType=content_type, **extra
         )
         return upload_id
 

@@ -21,11 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
-from platescan import aws
+from platescan import aws, routes
 from platescan.asl import REPO_ROOT
-from platescan.local import s3post
+from platescan.local import docs, s3post
+from platescan.local.authorizer import JwtAuthorizer, Unauthorized
 from platescan.local.runtime import LocalConfig, LocalStack
 from platescan.local.seams import LambdaContext
 from platescan.settings import get_settings
@@ -53,6 +54,7 @@ class LocalService:
         self.stack: LocalStack | None = None
         self.httpd: ThreadingHTTPServer | None = None
         self.api_handler: Any = None
+        self.authorizer: JwtAuthorizer | None = None
 
     def start(self) -> None:
         service = self
@@ -68,6 +70,8 @@ class LocalService:
         self.stack = LocalStack(LocalConfig(engine=self.engine, site_origin=self.url))
         self.stack.start()
         self.api_handler = self.stack.handlers["api"]
+        self.authorizer = JwtAuthorizer(issuer=self.stack.issuer, audiences=(self.stack.client_id,))
+        docs.enable(self.url)
 
     def serve_forever(self) -> None:
         assert self.httpd is not None
@@ -119,11 +123,10 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self._api(method)
             elif path.startswith("/local-s3/"):
                 self._s3(method, path[len("/local-s3/") :])
+            elif path == "/local-cognito/" and method == "POST":
+                self._cognito()
             elif path == "/config.json" and method in ("GET", "HEAD"):
-                host = self.headers.get("Host") or f"{self.local.host}:{self.local.port}"
-                self._send(
-                    200, json.dumps({"api_url": f"http://{host}/api"}).encode(), "application/json"
-                )
+                self._send(200, json.dumps(self._site_config()).encode(), "application/json")
             elif method in ("GET", "HEAD"):
                 self._static(path)
             else:
@@ -146,6 +149,35 @@ class RequestHandler(BaseHTTPRequestHandler):
             content_type += "; charset=utf-8"
         self._send(200, target.read_bytes(), content_type, {"Cache-Control": "no-cache"})
 
+    def _site_config(self) -> dict[str, Any]:
+        """What the deployed site's config.json holds, pointing at the local stand-ins."""
+        host = self.headers.get("Host") or f"{self.local.host}:{self.local.port}"
+        stack = self.local.stack
+        assert stack is not None
+        return {
+            "api_url": f"http://{host}/api",
+            "auth": {
+                "region": stack.config.region,
+                "user_pool_id": stack.user_pool_id,
+                "client_id": stack.client_id,
+                "endpoint": f"http://{host}/local-cognito/",
+            },
+        }
+
+    # -- Cognito's user-pool API for the browser, on moto ---------------------------------
+    def _cognito(self) -> None:
+        body = self._read_body(limit=64 * 1024) or b"{}"
+        target = self.headers.get("X-Amz-Target", "")
+        try:
+            request = json.loads(body)
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            self._send_json(400, {"__type": "SerializationException", "message": "not JSON"})
+            return
+        status, answer = cognito_call(target, request)
+        self._send(status, json.dumps(answer).encode(), "application/x-amz-json-1.1")
+
     # -- the API, through the same handler as API Gateway ---------------------------------
     def _api(self, method: str) -> None:
         split = urlsplit(self.path)
@@ -154,10 +186,34 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._send_json(413, {"message": "request body too large"})
             return
         raw_path = split.path[len("/api") :] or "/"
+        if method in ("GET", "HEAD") and raw_path in docs.PATHS:
+            # The schema and Swagger UI: served locally only, describing the routes.
+            status, content_type, data, headers = docs.serve(raw_path, split.query)
+            self._send(status, data, content_type, headers)
+            return
+        route_key = "$default"
+        authorizer: dict[str, Any] | None = None
+        if method != "OPTIONS":  # API Gateway answers CORS preflights without a token
+            found = routes.route_for(method, raw_path)
+            if found is None:
+                self._send_json(404, {"message": "Not Found"})
+                return
+            assert self.local.authorizer is not None
+            try:
+                authorizer = self.local.authorizer.authorize(dict(self.headers.items()))
+            except Unauthorized as refused:
+                self._send(
+                    401,
+                    json.dumps(refused.body).encode(),
+                    "application/json",
+                    {**refused.headers, **self._cors()},
+                )
+                return
+            route_key = found
         query = parse_qs(split.query, keep_blank_values=True)
-        event = {
+        event: dict[str, Any] = {
             "version": "2.0",
-            "routeKey": "$default",
+            "routeKey": route_key,
             "rawPath": raw_path,
             "rawQueryString": split.query,
             "headers": {k.lower(): v for k, v in self.headers.items()},
@@ -174,7 +230,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                     "userAgent": self.headers.get("User-Agent", ""),
                 },
                 "requestId": str(uuid.uuid4()),
-                "routeKey": "$default",
+                "routeKey": route_key,
                 "stage": "$default",
                 "time": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
                 "timeEpoch": int(time.time() * 1000),
@@ -182,12 +238,21 @@ class RequestHandler(BaseHTTPRequestHandler):
             "body": base64.b64encode(body).decode() if body else None,
             "isBase64Encoded": bool(body),
         }
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = authorizer
         response = self.local.api_handler(event, LambdaContext(function_name="platescan-api"))
         payload = response.get("body") or ""
         data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
         headers = dict(response.get("headers") or {})
         content_type = headers.pop("Content-Type", headers.pop("content-type", "application/json"))
         self._send(int(response.get("statusCode", 200)), data, content_type, headers)
+
+    def _cors(self) -> dict[str, str]:
+        """API Gateway's CORS headers on its own answers (a 401), for the site's origin."""
+        origin = self.headers.get("Origin")
+        if origin and origin == get_settings().site_origin:
+            return {"Access-Control-Allow-Origin": origin}
+        return {}
 
     # -- the S3 stand-in -----------------------------------------------------------------
     def _s3(self, method: str, rest: str) -> None:
@@ -287,6 +352,54 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+
+# The user-pool operations a browser makes (no AWS credentials, the app client's id only).
+_COGNITO_OPERATIONS = {
+    "SignUp": "sign_up",
+    "ConfirmSignUp": "confirm_sign_up",
+    "ResendConfirmationCode": "resend_confirmation_code",
+    "InitiateAuth": "initiate_auth",
+    "GetUser": "get_user",
+    "GlobalSignOut": "global_sign_out",
+    "DeleteUser": "delete_user",
+}
+
+
+def cognito_call(target: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """One call of Cognito's JSON API, answered by moto as Cognito answers it.
+
+    Locally, new accounts are confirmed at once: there is no e-mail to send a code to.
+    """
+    operation = target.rpartition(".")[2]
+    method = _COGNITO_OPERATIONS.get(operation)
+    if method is None:
+        return 400, {"__type": "UnknownOperationException", "message": operation}
+    cognito = aws.client("cognito-idp")
+    try:
+        answer = dict(getattr(cognito, method)(**request))
+        if operation == "SignUp" and not answer.get("UserConfirmed"):
+            user_pool_id = _pool_of_client(str(request.get("ClientId", "")))
+            cognito.admin_confirm_sign_up(UserPoolId=user_pool_id, Username=request["Username"])
+            answer["UserConfirmed"] = True
+            log.warning("local mode: account %s confirmed without e-mail", request["Username"])
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)
+        return status, {"__type": error.get("Code", "Error"), "message": error.get("Message", "")}
+    except ParamValidationError as exc:  # parameters botocore refuses before sending
+        return 400, {"__type": "InvalidParameterException", "message": str(exc)}
+    answer.pop("ResponseMetadata", None)
+    return 200, answer
+
+
+def _pool_of_client(client_id: str) -> str:
+    cognito = aws.client("cognito-idp")
+    for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]:
+        clients = cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)
+        if any(c["ClientId"] == client_id for c in clients["UserPoolClients"]):
+            return str(pool["Id"])
+    raise ValueError("unknown client id")
 
 
 def _signing_secret() -> str:
