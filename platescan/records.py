@@ -122,15 +122,18 @@ def _is_conflict(exc: ClientError) -> bool:
 # reserved words. DynamoDB refuses placeholders an expression does not use, so each write
 # passes only the ones its expressions name.
 #
-# One upload id, one photo: a record is taken over by the first object version that arrives
-# for it (the API issued it, or it was put there by an operator), then only that version
-# may write to it again (EventBridge redelivery, a redrive). Posting the same form again
-# puts a second version under the same key; the pipeline refuses it. A deleted upload's
-# tombstone refuses everything.
+# One upload id, one photo, processed once: the first execution for an upload takes its
+# record (issued by the API, or absent when an operator put the object) and only that
+# execution may mark it PROCESSING again (its own retry). Any other execution, for another
+# object version or for the same one (a redelivered event, the same form posted again),
+# ends without processing, unless the record FAILED with that very version: running it
+# again is a redrive. Posting the same form again puts a second version under the same key;
+# the pipeline refuses it. A deleted upload's tombstone refuses everything.
 _SAME_OWNER = "(attribute_not_exists(#owner) OR #owner = :owner)"
 _MAY_PROCESS = (
     "(attribute_not_exists(#upload_id) OR #status = :issued OR "
-    f"(#status IN (:processing, :failed) AND #object_version = :object_version)) AND {_SAME_OWNER}"
+    "(#status = :processing AND #execution_arn = :execution_arn) OR "
+    f"(#status = :failed AND #object_version = :object_version)) AND {_SAME_OWNER}"
 )
 _MAY_WRITE = (
     "(attribute_not_exists(#upload_id) OR #status = :issued OR "
@@ -189,11 +192,11 @@ def _owner_of(obj: dict[str, Any]) -> str:
     return owner_from_key(str(obj.get("key") or "")) or ""
 
 
-def mark_processing(table_name: str, obj: dict[str, Any], execution_arn: str) -> bool:
-    """Record that processing of this object version started.
+def mark_processing(table_name: str, obj: dict[str, Any], execution_arn: str) -> None:
+    """Record that this execution processes the upload.
 
-    False if this version's result is already written (a redelivered event). Raises
-    UploadAlreadyUsed if the upload holds another photo already, or was deleted.
+    Raises UploadAlreadyUsed if another execution has it (or had it: a result is there),
+    or the upload was deleted.
     """
     owner = _owner_of(obj)
     fields = {
@@ -209,25 +212,22 @@ def mark_processing(table_name: str, obj: dict[str, Any], execution_arn: str) ->
             fields,
             keep={"owner": owner},
             condition=_MAY_PROCESS,
-            condition_names=("upload_id", "status", "object_version", "owner"),
+            condition_names=("upload_id", "status", "object_version", "execution_arn", "owner"),
             condition_values={
                 "issued": ISSUED,
                 "processing": PROCESSING,
                 "failed": FAILED,
                 "object_version": obj.get("object_version", ""),
+                "execution_arn": execution_arn,
                 "owner": owner,
             },
         )
     except ClientError as exc:
         if not _is_conflict(exc):
             raise
-        current = get_record(table_name, obj["upload_id"])
-        if current and current.get("object_version") == obj.get("object_version"):
-            return False
         raise UploadAlreadyUsed(
-            "this upload already has a photo (or was deleted); ask for a new upload"
+            "this upload has been processed already (or was deleted); nothing to do"
         ) from exc
-    return True
 
 
 def write_result(table_name: str, record: dict[str, Any], retention_days: int) -> dict[str, Any]:
