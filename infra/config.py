@@ -79,6 +79,9 @@ class StackConfig:
     architecture: Architecture = DEFAULT_ARCHITECTURE
     tracing: Tracing = Tracing()
     table_class: TableClass = "STANDARD"
+    # Plates and file names in logs, traces and Step Functions execution data: off by default
+    # (they are personal data); a stack may turn them on to debug.
+    log_personal_data: bool = False
 
     @property
     def prefix(self) -> str:
@@ -191,4 +194,5 @@ def load() -> StackConfig:
         architecture=cast(Architecture, architecture),
         tracing=_tracing(cfg.get_object("tracing")),
         table_class=cast(TableClass, table_class),
+        log_personal_data=cfg.get_bool("logPersonalData") or False,
     )

@@ -327,7 +327,9 @@ class Pipeline(pulumi.ComponentResource):
             definition=definition,
             logging_configuration={
                 "log_destination": pulumi.Output.concat(self.state_machine_logs.arn, ":*"),
-                "include_execution_data": True,
+                # States' input and output hold plates read and detected text: personal
+                # data, kept out of the logs unless the stack asks for it (debugging).
+                "include_execution_data": cfg.log_personal_data,
                 "level": cfg.execution_log_level,
             },
             tracing_configuration={"enabled": True},

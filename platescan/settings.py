@@ -19,6 +19,8 @@ class Settings:
     retention_days: int
     # Photos one user may upload per UTC day.
     daily_upload_quota: int
+    # Plates and file names may be logged: a stack's debugging setting, off by default.
+    log_personal_data: bool
     # Local mode only: where browsers reach the S3 stand-in (presigned URLs point there).
     s3_public_endpoint: str | None
 
@@ -38,4 +40,5 @@ def get_settings() -> Settings:
         retention_days=int(env.get("RETENTION_DAYS", "90")),
         daily_upload_quota=int(env.get("DAILY_UPLOAD_QUOTA", "200")),
         s3_public_endpoint=env.get("S3_PUBLIC_ENDPOINT") or None,
+        log_personal_data=env.get("LOG_PERSONAL_DATA", "false").lower() == "true",
     )

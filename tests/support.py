@@ -123,3 +123,11 @@ def multipart(fields: dict[str, str], data: bytes, file_name: str = "car.jpg") -
     )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def bearer(stack: Any, *, admin: bool = False) -> dict[str, str]:
+    """A new confirmed user on the local stack, signed in: their `Authorization` header."""
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+    stack.add_user(email, "a long enough passphrase", admin=admin)
+    tokens = stack.sign_in(email, "a long enough passphrase")
+    return {"Authorization": f"Bearer {tokens['AccessToken']}"}

@@ -6,6 +6,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from platescan.settings import get_settings
 from platescan.stages.validate_plate import validate_plate
 
 logger = Logger()
@@ -22,7 +23,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(upload_id=event["object"]["upload_id"])
     result = validate_plate(event)
     logger.info(
-        "plates validated", status=result["status"], plates=[p["text"] for p in result["plates"]]
+        "plates validated",
+        status=result["status"],
+        plate_count=len(result["plates"]),
+        # the plates themselves are personal data: only when the stack asks for them
+        **(
+            {"plates": [p["text"] for p in result["plates"]]}
+            if get_settings().log_personal_data
+            else {}
+        ),
     )
     metrics.add_metric(name="PlatesFound", unit=MetricUnit.Count, value=len(result["plates"]))
     return result

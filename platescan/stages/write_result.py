@@ -41,5 +41,6 @@ def write_result(event: dict[str, Any]) -> dict[str, Any]:
     return {
         "upload_id": stored["upload_id"],
         "status": stored["status"],
-        "plates": [p["text"] for p in stored.get("plates", [])],
+        # the execution's output: a count, not the plates (personal data)
+        "plate_count": len(stored.get("plates") or []),
     }
