@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import StackConfig
+from platescan.records import OWNER_INDEX
 
 UPLOADS_PREFIX = "uploads/"
 PLATE_INDEX = "by_plate"
@@ -154,13 +155,21 @@ class Storage(pulumi.ComponentResource):
             attributes=[
                 {"name": "upload_id", "type": "S"},
                 {"name": "plate_text", "type": "S"},
+                {"name": "owner", "type": "S"},
             ],
             global_secondary_indexes=[
                 {
                     "name": PLATE_INDEX,
                     "key_schemas": [{"attribute_name": "plate_text", "key_type": "HASH"}],
                     "projection_type": "ALL",
-                }
+                },
+                {
+                    # Each user's own records: their search, export and deletion read these
+                    # and nothing of anyone else's.
+                    "name": OWNER_INDEX,
+                    "key_schemas": [{"attribute_name": "owner", "key_type": "HASH"}],
+                    "projection_type": "ALL",
+                },
             ],
             ttl={"attribute_name": TTL_ATTRIBUTE, "enabled": True},
             point_in_time_recovery={"enabled": True},
@@ -169,6 +178,7 @@ class Storage(pulumi.ComponentResource):
             opts=child,
         )
         self.plate_index_arn = pulumi.Output.concat(self.table.arn, "/index/", PLATE_INDEX)
+        self.owner_index_arn = pulumi.Output.concat(self.table.arn, "/index/", OWNER_INDEX)
         self.register_outputs(
             {"uploads_bucket": self.uploads.bucket.bucket, "results_table": self.table.name}
         )

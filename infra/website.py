@@ -15,6 +15,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from infra.auth import Auth
 from infra.config import StackConfig
 from infra.storage import PrivateBucket
 
@@ -76,7 +77,8 @@ def content_security_policy(uploads_domains: list[str], region: str) -> str:
             "script-src 'self'",
             "style-src 'self'",
             f"img-src 'self' data: blob: {s3}",
-            f"connect-src 'self' https://*.execute-api.{region}.amazonaws.com {s3}",
+            f"connect-src 'self' https://*.execute-api.{region}.amazonaws.com "
+            f"https://cognito-idp.{region}.amazonaws.com {s3}",
             f"form-action 'self' {s3}",
             "object-src 'none'",
             "base-uri 'self'",
@@ -92,6 +94,7 @@ class WebsiteArgs:
     config: StackConfig
     uploads_bucket: aws.s3.Bucket
     api_url: pulumi.Input[str]
+    auth: Auth
     site_dir: Path = SITE_DIR
 
 
@@ -204,8 +207,21 @@ class Website(pulumi.ComponentResource):
             f"{name}-file-config.json",
             bucket=self.bucket.bucket.id,
             key="config.json",
-            content=pulumi.Output.from_input(args.api_url).apply(
-                lambda url: json.dumps({"api_url": url})
+            content=pulumi.Output.all(
+                args.api_url, args.auth.user_pool_id, args.auth.client_id
+            ).apply(
+                lambda values: json.dumps(
+                    {
+                        "api_url": values[0],
+                        # The sign-in form talks to the user pool's own API.
+                        "auth": {
+                            "region": cfg.region,
+                            "user_pool_id": values[1],
+                            "client_id": values[2],
+                            "endpoint": f"https://cognito-idp.{cfg.region}.amazonaws.com/",
+                        },
+                    }
+                )
             ),
             content_type=CONTENT_TYPES[".json"],
             cache_control="no-cache",
