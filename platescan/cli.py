@@ -4,6 +4,7 @@ python -m platescan recognize PHOTO...   one JSON record per photo (or --table)
 python -m platescan serve [--port 8000]  website + API + pipeline on one port
 python -m platescan bench DIR            plate-reading benchmark through the pipeline
 python -m platescan synth DIR            write a synthetic European/Brazilian plate set for bench
+python -m platescan users add EMAIL      invite a user (on AWS, or to the running local service)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ TOOLS = {
     "cost": ("platescan.cost", "cost per 1,000 photos on AWS, by service, for an engine"),
     "redrive": ("platescan.redrive", "redrive failed pipeline executions (AWS, or --local demo)"),
     "load": ("platescan.load", "push N uploads through the local stack; lost must be 0"),
+    "users": ("platescan.users", "invite a user to the stack's user pool (AWS, or --local)"),
     "synth": (
         "platescan.synthetic",
         "write a synthetic European/Brazilian plate set for the benchmark",

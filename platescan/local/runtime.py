@@ -230,6 +230,31 @@ class LocalStack:
         user = cognito.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
         return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
 
+    def invite_user(self, email: str, *, admin: bool = False) -> str:
+        """A user as an admin invites one on AWS; returns their temporary password.
+
+        Their first sign-in asks them to choose their own (NEW_PASSWORD_REQUIRED).
+        """
+        from platescan.users import temporary_password
+
+        password = temporary_password()
+        cognito = aws.client("cognito-idp")
+        cognito.admin_create_user(
+            UserPoolId=self.user_pool_id,
+            Username=email,
+            TemporaryPassword=password,
+            UserAttributes=[
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        if admin:
+            cognito.admin_add_user_to_group(
+                UserPoolId=self.user_pool_id, Username=email, GroupName=auth.ADMIN_GROUP
+            )
+        return password
+
     def sign_in(self, email: str, password: str) -> dict[str, Any]:
         """USER_PASSWORD_AUTH, as the site does: `AuthenticationResult` (the tokens)."""
         answer = aws.client("cognito-idp").initiate_auth(

@@ -134,6 +134,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self._s3(method, path[len("/local-s3/") :])
             elif path == "/local-cognito/" and method == "POST":
                 self._cognito()
+            elif path == "/local-admin/users" and method == "POST":
+                self._invite()
             elif path == "/config.json" and method in ("GET", "HEAD"):
                 self._send(200, json.dumps(self._site_config()).encode(), "application/json")
             elif method in ("GET", "HEAD"):
@@ -186,6 +188,29 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
         status, answer = cognito_call(target, request)
         self._send(status, json.dumps(answer).encode(), "application/x-amz-json-1.1")
+
+    def _invite(self) -> None:
+        """`python -m platescan users add` against this service: what an admin does on AWS.
+
+        Only from this machine: on AWS the same call needs the operator's IAM credentials.
+        """
+        if self.client_address[0] not in ("127.0.0.1", "::1"):
+            self._send_json(403, {"message": "users are added from this machine only"})
+            return
+        try:
+            request = json.loads(self._read_body(limit=4096) or b"{}")
+            email = str(request["email"])
+        except (ValueError, KeyError, TypeError):
+            self._send_json(400, {"message": 'send {"email": ..., "admin": true|false}'})
+            return
+        assert self.local.stack is not None
+        try:
+            password = self.local.stack.invite_user(email, admin=bool(request.get("admin")))
+        except ClientError as exc:
+            self._send_json(400, {"message": exc.response.get("Error", {}).get("Message", "")})
+            return
+        answer = {"email": email, "admin": bool(request.get("admin"))}
+        self._send_json(201, {**answer, "temporary_password": password})
 
     # -- the API, through the same handler as API Gateway ---------------------------------
     def _api(self, method: str) -> None:
@@ -369,6 +394,7 @@ _COGNITO_OPERATIONS = {
     "ConfirmSignUp": "confirm_sign_up",
     "ResendConfirmationCode": "resend_confirmation_code",
     "InitiateAuth": "initiate_auth",
+    "RespondToAuthChallenge": "respond_to_auth_challenge",
     "GetUser": "get_user",
     "GlobalSignOut": "global_sign_out",
     "DeleteUser": "delete_user",
@@ -426,6 +452,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, engine: str = "onnx") -> No
     service = LocalService(host, port, engine)
     service.start()
     print(f"platescan is running on {service.url}  (Ctrl+C to stop)", flush=True)
+    print(
+        f"Sign in: open {service.url} and choose Create account (local accounts need no"
+        " e-mail confirmation), or invite someone from another terminal:\n"
+        f"  .venv/bin/python -m platescan users add EMAIL [--admin] --local {service.url}",
+        flush=True,
+    )
     try:
         service.serve_forever()
     except KeyboardInterrupt:

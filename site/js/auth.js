@@ -20,6 +20,7 @@ export class AuthError extends Error {
 let config = null;
 let session = null; // {accessToken, idToken, refreshToken, expiresAt, email, sub, admin}
 let refreshing = null;
+let pending = null; // {email, session}: an invited user's first sign-in, new password to choose
 const listeners = new Set();
 
 /** Call `listener(user or null)` whenever someone signs in or out. */
@@ -127,16 +128,39 @@ async function call(target, body) {
   return answer;
 }
 
-/** Sign in with email and password. */
+/**
+ * Sign in with email and password. Resolves to "signed-in", or "new-password" when an
+ * invited user signs in with their temporary password and must choose their own.
+ */
 export async function signIn(email, password) {
   const answer = await call("InitiateAuth", {
     ClientId: config && config.client_id,
     AuthFlow: "USER_PASSWORD_AUTH",
     AuthParameters: { USERNAME: email, PASSWORD: password },
   });
-  if (!answer.AuthenticationResult) {
-    throw new AuthError("This account needs a step this site does not support yet (for example a new password).");
+  if (answer.ChallengeName === "NEW_PASSWORD_REQUIRED") {
+    pending = { email, session: answer.Session };
+    return "new-password";
   }
+  if (!answer.AuthenticationResult) {
+    throw new AuthError("This account needs a sign-in step this site does not offer. Ask an admin.");
+  }
+  adopt(answer.AuthenticationResult);
+  emit();
+  return "signed-in";
+}
+
+/** An invited user's own password, replacing the temporary one; signs them in. */
+export async function setNewPassword(newPassword) {
+  if (!pending) throw new AuthError("Sign in with your temporary password first.");
+  const answer = await call("RespondToAuthChallenge", {
+    ClientId: config && config.client_id,
+    ChallengeName: "NEW_PASSWORD_REQUIRED",
+    Session: pending.session,
+    ChallengeResponses: { USERNAME: pending.email, NEW_PASSWORD: newPassword },
+  });
+  if (!answer.AuthenticationResult) throw new AuthError("Setting the password failed. Sign in again.");
+  pending = null;
   adopt(answer.AuthenticationResult);
   emit();
 }

@@ -47,6 +47,9 @@ const ui = {
   signIn: $("sign-in"),
   createAccount: $("create-account"),
   confirmAccount: $("confirm-account"),
+  authNewRow: $("auth-new-row"),
+  authNewPassword: $("auth-new-password"),
+  setPassword: $("set-password"),
   account: $("account"),
   accountEmail: $("account-email"),
   signOut: $("sign-out"),
@@ -551,7 +554,28 @@ function wireAuth() {
     if (!given) return;
     setAuthStatus("Signing in…");
     busy(ui.signIn, async () => {
-      await auth.signIn(given.email, given.password);
+      if ((await auth.signIn(given.email, given.password)) === "new-password") {
+        ui.authNewRow.hidden = false;
+        ui.setPassword.hidden = false;
+        ui.authNewPassword.focus();
+        setAuthStatus("Welcome! Choose your own password to finish signing in.");
+        return;
+      }
+      setAuthStatus("");
+    });
+  });
+  ui.setPassword.addEventListener("click", () => {
+    const chosen = ui.authNewPassword.value;
+    if (chosen.length < 12) {
+      setAuthStatus("Choose a password of at least 12 characters.", "error");
+      ui.authNewPassword.focus();
+      return;
+    }
+    busy(ui.setPassword, async () => {
+      await auth.setNewPassword(chosen);
+      ui.authNewRow.hidden = true;
+      ui.setPassword.hidden = true;
+      ui.authNewPassword.value = "";
       setAuthStatus("");
     });
   });

@@ -58,8 +58,8 @@ class SitePage:
             self.create_account(self.email or new_email())
 
     def _fill(self, email: str, password: str) -> None:
-        self.page.get_by_label("Email").fill(email)
-        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_label("Email", exact=True).fill(email)
+        self.page.get_by_label("Password", exact=True).fill(password)
 
     def create_account(self, email: str, password: str = PASSWORD) -> None:
         """Create an account the way a person does; local accounts need no e-mail code."""

@@ -6,6 +6,9 @@ real local service: Cognito on moto, the JWT authorizer, the pipeline with ONNX 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,8 +80,8 @@ def test_a_stranger_is_asked_to_sign_in_and_the_api_refuses_them(site: SitePage)
     # Given someone without an account on the page
     site.open(account=False)
     # Then the page asks them to sign in, and offers nothing that needs an account
-    assert site.page.get_by_label("Email").is_visible()
-    assert site.page.get_by_label("Password").is_visible()
+    assert site.page.get_by_label("Email", exact=True).is_visible()
+    assert site.page.get_by_label("Password", exact=True).is_visible()
     assert site.page.get_by_role("button", name="Create account").is_visible()
     assert not site.page.locator("#upload-panel").is_visible()
     assert not site.page.locator("#search-form").is_visible()
@@ -98,8 +101,8 @@ def test_wrong_password_says_so_and_signs_nobody_in(site: SitePage) -> None:
     email = new_email()
     site.create_account(email)
     site.page.get_by_role("button", name="Sign out").click()
-    site.page.get_by_label("Email").fill(email)
-    site.page.get_by_label("Password").fill("not the right passphrase")
+    site.page.get_by_label("Email", exact=True).fill(email)
+    site.page.get_by_label("Password", exact=True).fill("not the right passphrase")
     site.page.get_by_role("button", name="Sign in").click()
     status = site.page.locator("#auth-status")
     status.filter(has_text="not right").wait_for()
@@ -139,3 +142,39 @@ def test_a_session_survives_a_reload_refreshes_quietly_and_ends_at_sign_out(
     page.wait_for_selector("html.js-ready")
     assert page.get_by_role("button", name="Sign in").is_visible()
     assert page.evaluate('() => localStorage.getItem("platescan.session.v1")') is None
+
+
+def test_an_invited_user_signs_in_and_chooses_their_password(site: SitePage, site_url: str) -> None:
+    # Given an admin who invites someone from the command line, as on an invite-only stack
+    email = new_email()
+    invited = subprocess.run(
+        [sys.executable, "-m", "platescan", "users", "add", email, "--admin", "--local", site_url],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert invited.returncode == 0, invited.stderr
+    temporary = json.loads(invited.stdout)["temporary_password"]
+
+    # When they sign in with the temporary password, then choose their own
+    site.open(account=False)
+    site.page.get_by_label("Email", exact=True).fill(email)
+    site.page.get_by_label("Password", exact=True).fill(temporary)
+    site.page.get_by_role("button", name="Sign in").click()
+    site.page.get_by_label("Choose your password").fill("my very own passphrase")
+    site.page.get_by_role("button", name="Set password").click()
+
+    # Then they are signed in, as an admin, and the new password is the one that works
+    site.page.locator("#account").wait_for()
+    assert site.api("GET", "/me/export")["status"] == 200
+    site.page.get_by_role("button", name="Sign out").click()
+    site.sign_in(email, "my very own passphrase")
+    again = subprocess.run(
+        [sys.executable, "-m", "platescan", "users", "add", email, "--local", site_url],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert again.returncode == 1 and "error:" in again.stderr  # already there
