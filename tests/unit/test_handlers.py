@@ -154,9 +154,7 @@ def test_write_result_writes_once_per_version(cloud: Any) -> None:
     }
     first = handler("write_result")(task_input, context("wr"))
     second = handler("write_result")(task_input, context("wr"))
-    assert (
-        first == second == {"upload_id": obj["upload_id"], "status": "DONE", "plates": ["7ABC123"]}
-    )
+    assert first == second == {"upload_id": obj["upload_id"], "status": "DONE", "plate_count": 1}
     items = boto3.resource("dynamodb").Table(TABLE).scan()["Items"]
     assert len(items) == 1 and items[0]["timings_ms"]["detect_text"] == 310
 
