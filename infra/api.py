@@ -1,6 +1,6 @@
 """The HTTP API: API Gateway (HTTP API, payload v2) in front of the `api` function.
 
-The routes of `platescan.routes` and no others: create an upload (a presigned POST limited
+The routes of `platescan.contract.ROUTES` and no others: create an upload (a presigned POST limited
 to JPEG/PNG, 10 MB and 5 minutes, enforced by the function), get, delete and search the
 caller's results, export or delete all of them. Every route sits behind a JWT authorizer
 for this stack's user pool that requires an access token (Cognito's access-token scope);
@@ -19,9 +19,10 @@ from infra import packaging, policies
 from infra.auth import Auth
 from infra.config import StackConfig
 from infra.function import Function, FunctionArgs, ZipCode
-from infra.storage import UPLOADS_PREFIX, Storage
+from infra.storage import Storage
+from platescan import contract
 from platescan.auth import ACCESS_TOKEN_SCOPE
-from platescan.routes import ROUTES
+from platescan.contract import ROUTES, Env
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 PRESIGN_EXPIRES_S = 300
@@ -49,7 +50,7 @@ class Api(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         bucket = args.storage.uploads.bucket
         table = args.storage.table
-        uploads_objects = pulumi.Output.concat(bucket.arn, "/", UPLOADS_PREFIX, "*")
+        uploads_objects = pulumi.Output.concat(bucket.arn, "/", contract.UPLOADS_PREFIX, "*")
 
         self.handler = Function(
             f"{name}-handler",
@@ -77,7 +78,7 @@ class Api(pulumi.ComponentResource):
                         "Effect": "Allow",
                         "Action": ["s3:ListBucketVersions"],
                         "Resource": [bucket.arn],
-                        "Condition": {"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*"]}},
+                        "Condition": {"StringLike": {"s3:prefix": [f"{contract.UPLOADS_PREFIX}*"]}},
                     },
                     # One record by id; an upload's record and quota counter written when
                     # it is issued, a tombstone when deleted; admins' wildcard searches scan.
@@ -98,14 +99,14 @@ class Api(pulumi.ComponentResource):
                     ),
                 ],
                 environment={
-                    "RESULTS_TABLE": table.name,
-                    "UPLOADS_BUCKET": bucket.bucket,
-                    "SITE_ORIGIN": args.site_origin,
-                    "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
-                    "PRESIGN_EXPIRES_S": str(PRESIGN_EXPIRES_S),
-                    "RETENTION_DAYS": str(cfg.record_retention_days),
-                    "REGION_HINT": cfg.region_hint or "",
-                    "DAILY_UPLOAD_QUOTA": str(cfg.accounts.daily_upload_quota),
+                    Env.RESULTS_TABLE: table.name,
+                    Env.UPLOADS_BUCKET: bucket.bucket,
+                    Env.SITE_ORIGIN: args.site_origin,
+                    Env.MAX_UPLOAD_BYTES: str(MAX_UPLOAD_BYTES),
+                    Env.PRESIGN_EXPIRES_S: str(PRESIGN_EXPIRES_S),
+                    Env.RETENTION_DAYS: str(cfg.record_retention_days),
+                    Env.REGION_HINT: cfg.region_hint or "",
+                    Env.DAILY_UPLOAD_QUOTA: str(cfg.accounts.daily_upload_quota),
                 },
                 timeout_s=10,
                 description="HTTP API: uploads, results, search, export and deletion",

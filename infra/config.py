@@ -3,28 +3,29 @@
 Everything that differs between environments lives in `Pulumi.<stack>.yaml` under the
 `platescan:` namespace (plus `aws:region`); this module is the only place that reads it, so
 no component ever asks "is this prod?". Values are checked here, at preview time, rather
-than failing halfway through `pulumi up`.
+than failing halfway through `pulumi up`. The Pulumi program reads them through Pulumi
+(`load`); the tools that estimate what a stack costs read the same file through the same
+checks and defaults (`load_file`), without a Pulumi engine.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from pathlib import Path
+from typing import Any, Literal, Protocol, cast
 
-import pulumi
+from platescan.contract import ENGINES, FUNCTIONS, DetectorEngine
 
-DetectorEngine = Literal["rekognition", "onnx"]
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 # Lambda's instruction sets: Graviton (arm64) costs about 20% less per GB-second.
 Architecture = Literal["arm64", "x86_64"]
 TableClass = Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"]
 # Who may create an account: anyone (with e-mail confirmation), or only an admin's invitation.
 SignUp = Literal["open", "invite"]
 Mfa = Literal["OFF", "OPTIONAL", "ON"]
-
-# The function folders under functions/, in the order of the pipeline, then the others.
-PIPELINE_FUNCTIONS = ("read_metadata", "detect_text", "validate_plate", "write_result")
-FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, "mark_failed", "api")
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _EXECUTION_LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
@@ -136,7 +137,7 @@ def _positive(name: str, value: int) -> int:
 def _memory(raw: dict[str, Any] | None) -> dict[str, int]:
     memory = {"default": DEFAULT_MEMORY_MB}
     for key, value in (raw or {}).items():
-        if key != "default" and key not in FUNCTION_NAMES:
+        if key != "default" and key not in FUNCTIONS:
             raise ValueError(f"platescan:memoryMb has an unknown function {key!r}")
         size = int(value)
         if not 128 <= size <= 10240:
@@ -161,6 +162,58 @@ def _tracing(raw: dict[str, Any] | None) -> Tracing:
     if not isinstance(api, bool):
         raise ValueError(f"platescan:tracing.api must be true or false; got {api!r}")
     return Tracing(reservoir_per_s=reservoir, fixed_rate=rate, api=api)
+
+
+class Source(Protocol):
+    """The reads `pulumi.Config` offers, which `FileSource` offers too."""
+
+    def get(self, key: str) -> str | None: ...
+    def get_int(self, key: str) -> int | None: ...
+    def get_bool(self, key: str) -> bool | None: ...
+    def get_object(self, key: str) -> Any: ...
+    def require_int(self, key: str) -> int: ...
+
+
+class FileSource:
+    """One namespace of a `Pulumi.<stack>.yaml`'s `config`, read as `pulumi.Config` reads it."""
+
+    def __init__(self, values: dict[str, Any], namespace: str, path: Path) -> None:
+        prefix = f"{namespace}:"
+        self._values = {
+            k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)
+        }
+        self._namespace = namespace
+        self._path = path
+
+    def get(self, key: str) -> str | None:
+        value = self._values.get(key)
+        return None if value is None else str(value)
+
+    def get_int(self, key: str) -> int | None:
+        value = self._values.get(key)
+        return None if value is None else int(value)
+
+    def get_bool(self, key: str) -> bool | None:
+        value = self._values.get(key)
+        if value is None or isinstance(value, bool):
+            return value
+        return str(value).lower() == "true"
+
+    def get_object(self, key: str) -> Any:
+        value = self._values.get(key)
+        return json.loads(value) if isinstance(value, str) else value
+
+    def require_int(self, key: str) -> int:
+        value = self.get_int(key)
+        if value is None:
+            raise ValueError(f"{self._path.name} must set {self._namespace}:{key}")
+        return value
+
+    def require(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise ValueError(f"{self._path.name} must set {self._namespace}:{key}")
+        return value
 
 
 def _accounts(raw: dict[str, Any] | None) -> Accounts:
@@ -190,15 +243,41 @@ def _accounts(raw: dict[str, Any] | None) -> Accounts:
 
 
 def load() -> StackConfig:
-    """Read and validate the current stack's configuration."""
-    cfg = pulumi.Config("platescan")
-    aws_cfg = pulumi.Config("aws")
+    """Read and validate the current stack's configuration (inside a Pulumi program)."""
+    import pulumi
+
+    return from_source(
+        pulumi.Config("platescan"),
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        region=pulumi.Config("aws").require("region"),
+    )
+
+
+def load_file(stack: str, root: Path = REPO_ROOT) -> StackConfig:
+    """Read and validate `Pulumi.<stack>.yaml` as `load` would, outside a Pulumi program."""
+    import yaml
+
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise ValueError(f"no stack settings at {path}")
+    values = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("config") or {}
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text(encoding="utf-8"))["name"]
+    return from_source(
+        FileSource(values, "platescan", path),
+        project=str(project),
+        stack=stack,
+        region=FileSource(values, "aws", path).require("region"),
+    )
+
+
+def from_source(cfg: Source, *, project: str, stack: str, region: str) -> StackConfig:
+    """Validate one stack's `platescan:` settings."""
     throttle = cfg.get_object("apiThrottle") or {}
     log_retention = cfg.get_int("logRetentionDays") or 30
     if log_retention not in _LOG_RETENTION_DAYS:
         raise ValueError(f"platescan:logRetentionDays must be one of {_LOG_RETENTION_DAYS}")
-    engine = _choice("detectorEngine", cfg.get("detectorEngine") or "rekognition",
-                     ("rekognition", "onnx"))  # fmt: skip
+    engine = _choice("detectorEngine", cfg.get("detectorEngine") or "rekognition", ENGINES)
     architecture = _choice(
         "architecture", cfg.get("architecture") or DEFAULT_ARCHITECTURE, ("arm64", "x86_64")
     )
@@ -208,9 +287,9 @@ def load() -> StackConfig:
         ("STANDARD", "STANDARD_INFREQUENT_ACCESS"),
     )
     return StackConfig(
-        project=pulumi.get_project(),
-        stack=pulumi.get_stack(),
-        region=aws_cfg.require("region"),
+        project=project,
+        stack=stack,
+        region=region,
         detector_engine=cast(DetectorEngine, engine),
         log_level=_choice("logLevel", (cfg.get("logLevel") or "INFO").upper(), _LOG_LEVELS),
         log_retention_days=log_retention,

@@ -3,8 +3,9 @@
 Three kinds of artefact, all under `build/` (ignored by git):
 
 - a **function zip** per folder of `functions/`: the handler files at the root (handler
-  `app.lambda_handler`) plus the `platescan/` library. The local runtime (`platescan/local/`,
-  moto and the web server) is left out: no handler needs it in AWS.
+  `app.lambda_handler`) plus the `platescan/` library, less what never runs in Lambda: the
+  local emulator (`platescan/local/`: moto and the web server) and the developer and
+  operator tools (`platescan/tools/`, `python -m platescan`).
 - the **dependency layer**: `python/...` installed by pip for the Lambda platform from
   `infra/requirements-lambda.txt`. That file names packages only; their versions come from
   the repository's `requirements.txt` (`pip -c`), so versions are pinned in one place.
@@ -68,8 +69,9 @@ LAMBDA_PLATFORMS = {
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _SKIPPED_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
-# Left out of the function zips: the offline runtime only (moto, local web server).
-_LIBRARY_EXCLUDES = ("local",)
+# Left out of every artefact: the local emulator (moto, web server) and the tools with the
+# command line that runs them.
+_LIBRARY_EXCLUDES = ("local", "tools", "__main__.py")
 
 
 @dataclass(frozen=True)

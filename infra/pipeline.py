@@ -18,19 +18,13 @@ import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from infra import packaging, policies
-from infra.config import PIPELINE_FUNCTIONS, StackConfig
+from infra.config import StackConfig
 from infra.function import Function, FunctionArgs, ImageCode, ZipCode
-from infra.storage import UPLOADS_PREFIX, Storage
+from infra.storage import Storage
+from platescan import contract
 from platescan.asl import load_template, render_definition
+from platescan.contract import PIPELINE_FUNCTIONS, Env
 
-# The ASL placeholder of each pipeline function's ARN.
-PLACEHOLDERS = {
-    "read_metadata": "ReadMetadataFunctionArn",
-    "detect_text": "DetectTextFunctionArn",
-    "validate_plate": "ValidatePlateFunctionArn",
-    "write_result": "WriteResultFunctionArn",
-}
-FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 # Lambda timeouts stay under the Task's TimeoutSeconds in the ASL, so a slow invocation
 # surfaces as the function's own timeout error, which the state machine retries.
 TIMEOUTS_S = {"read_metadata": 20, "detect_text": 90, "validate_plate": 20, "write_result": 20}
@@ -47,31 +41,13 @@ DELIVERY_MAX_ATTEMPTS = 50
 
 
 def upload_event_pattern(bucket: str) -> str:
-    """Object Created in this bucket under uploads/, and nothing else."""
-    return json.dumps(
-        {
-            "source": ["aws.s3"],
-            "detail-type": ["Object Created"],
-            "detail": {
-                "bucket": {"name": [bucket]},
-                "object": {"key": [{"prefix": UPLOADS_PREFIX}]},
-            },
-        }
-    )
+    """Object Created in this bucket under the uploads prefix, and nothing else."""
+    return json.dumps(contract.object_created_pattern(bucket))
 
 
 def failed_execution_pattern(state_machine_arn: str) -> str:
     """This state machine's executions that ended without success."""
-    return json.dumps(
-        {
-            "source": ["aws.states"],
-            "detail-type": ["Step Functions Execution Status Change"],
-            "detail": {
-                "status": list(FAILED_STATUSES),
-                "stateMachineArn": [state_machine_arn],
-            },
-        }
-    )
+    return json.dumps(contract.execution_unsuccessful_pattern(state_machine_arn))
 
 
 @dataclass
@@ -95,7 +71,7 @@ class Pipeline(pulumi.ComponentResource):
         storage = args.storage
         child = pulumi.ResourceOptions(parent=self)
         bucket = storage.uploads.bucket
-        uploads_objects = pulumi.Output.concat(bucket.arn, "/", UPLOADS_PREFIX, "*")
+        uploads_objects = pulumi.Output.concat(bucket.arn, "/", contract.UPLOADS_PREFIX, "*")
         table = storage.table
 
         self.layer = aws.lambda_.LayerVersion(
@@ -113,7 +89,7 @@ class Pipeline(pulumi.ComponentResource):
         read_objects = ["s3:GetObject", "s3:GetObjectVersion"]
 
         detect_statements = [policies.allow("ReadUploads", read_objects, [uploads_objects])]
-        detect_env: dict[str, pulumi.Input[str]] = {"DETECTOR_ENGINE": cfg.detector_engine}
+        detect_env: dict[str, pulumi.Input[str]] = {Env.DETECTOR_ENGINE: cfg.detector_engine}
         if cfg.detector_engine == "rekognition":
             # Rekognition reads the photo from S3 with this role's permissions (above).
             detect_statements.append(
@@ -131,7 +107,7 @@ class Pipeline(pulumi.ComponentResource):
                     policies.allow("ReadUploads", read_objects, [uploads_objects]),
                     policies.allow("MarkProcessing", ["dynamodb:PutItem"], [table.arn]),
                 ],
-                {"RESULTS_TABLE": table.name},
+                {Env.RESULTS_TABLE: table.name},
                 "HeadObject and image checks; marks the record PROCESSING",
             ),
             "detect_text": (
@@ -141,7 +117,7 @@ class Pipeline(pulumi.ComponentResource):
             ),
             "validate_plate": (
                 [],  # pure computation: logs and traces only
-                {"REGION_HINT": cfg.region_hint or ""},
+                {Env.REGION_HINT: cfg.region_hint or ""},
                 "Matches detected text against regional plate formats",
             ),
             "write_result": (
@@ -151,8 +127,8 @@ class Pipeline(pulumi.ComponentResource):
                     )
                 ],
                 {
-                    "RESULTS_TABLE": table.name,
-                    "RETENTION_DAYS": str(cfg.record_retention_days),
+                    Env.RESULTS_TABLE: table.name,
+                    Env.RETENTION_DAYS: str(cfg.record_retention_days),
                 },
                 "Idempotent write of the result record",
             ),
@@ -313,10 +289,7 @@ class Pipeline(pulumi.ComponentResource):
         definition = pulumi.Output.all(*(arns[fn] for fn in PIPELINE_FUNCTIONS)).apply(
             lambda resolved: render_definition(
                 load_template(),
-                {
-                    PLACEHOLDERS[fn]: arn
-                    for fn, arn in zip(PIPELINE_FUNCTIONS, resolved, strict=True)
-                },
+                contract.placeholder_values(dict(zip(PIPELINE_FUNCTIONS, resolved, strict=True))),
             )
         )
         self.state_machine = aws.sfn.StateMachine(
@@ -433,7 +406,7 @@ class Pipeline(pulumi.ComponentResource):
                         "SendFailedInvocations", ["sqs:SendMessage"], [self.dead_letter_queue.arn]
                     ),
                 ],
-                environment={"RESULTS_TABLE": table.name},
+                environment={Env.RESULTS_TABLE: table.name},
                 timeout_s=20,
                 description="Marks the record of a failed execution FAILED",
             ),

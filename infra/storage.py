@@ -14,11 +14,7 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import StackConfig
-from platescan.records import OWNER_INDEX
-
-UPLOADS_PREFIX = "uploads/"
-PLATE_INDEX = "by_plate"
-TTL_ATTRIBUTE = "expires_at"
+from platescan import contract
 
 
 class PrivateBucket(pulumi.ComponentResource):
@@ -132,7 +128,7 @@ class Storage(pulumi.ComponentResource):
                 {
                     "id": "expire-uploads",
                     "status": "Enabled",
-                    "filter": {"prefix": UPLOADS_PREFIX},
+                    "filter": {"prefix": contract.UPLOADS_PREFIX},
                     "expiration": {"days": cfg.upload_retention_days},
                 },
                 {
@@ -151,34 +147,27 @@ class Storage(pulumi.ComponentResource):
             # Standard-IA: storage at 40% of Standard's price, requests at 125%; worth it when
             # storage is most of the table's bill, as with a year of records (docs/performance.md).
             table_class=cfg.table_class,
-            hash_key="upload_id",
+            # Keys, indexes and TTL from the contract, which the local stack's table uses too.
+            hash_key=contract.TABLE.hash_key,
             attributes=[
-                {"name": "upload_id", "type": "S"},
-                {"name": "plate_text", "type": "S"},
-                {"name": "owner", "type": "S"},
+                {"name": name, "type": kind} for name, kind in contract.TABLE.attributes.items()
             ],
             global_secondary_indexes=[
                 {
-                    "name": PLATE_INDEX,
-                    "key_schemas": [{"attribute_name": "plate_text", "key_type": "HASH"}],
+                    "name": index.name,
+                    "key_schemas": [{"attribute_name": index.hash_key, "key_type": "HASH"}],
                     "projection_type": "ALL",
-                },
-                {
-                    # Each user's own records: their search, export and deletion read these
-                    # and nothing of anyone else's.
-                    "name": OWNER_INDEX,
-                    "key_schemas": [{"attribute_name": "owner", "key_type": "HASH"}],
-                    "projection_type": "ALL",
-                },
+                }
+                for index in contract.TABLE.indexes
             ],
-            ttl={"attribute_name": TTL_ATTRIBUTE, "enabled": True},
+            ttl={"attribute_name": contract.TABLE.ttl_attribute, "enabled": True},
             point_in_time_recovery={"enabled": True},
             # Encrypted at rest with the AWS owned key by default (no KMS charge per request).
             deletion_protection_enabled=cfg.protect_data,
             opts=child,
         )
-        self.plate_index_arn = pulumi.Output.concat(self.table.arn, "/index/", PLATE_INDEX)
-        self.owner_index_arn = pulumi.Output.concat(self.table.arn, "/index/", OWNER_INDEX)
+        self.plate_index_arn = pulumi.Output.concat(self.table.arn, "/index/", contract.PLATE_INDEX)
+        self.owner_index_arn = pulumi.Output.concat(self.table.arn, "/index/", contract.OWNER_INDEX)
         self.register_outputs(
             {"uploads_bucket": self.uploads.bucket.bucket, "results_table": self.table.name}
         )

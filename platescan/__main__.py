@@ -1,7 +1,7 @@
-"""`python -m platescan ...`: see `platescan.cli`."""
+"""`python -m platescan ...`: see `platescan.tools.cli`."""
 
 import sys
 
-from platescan.cli import main
+from platescan.tools.cli import main
 
 sys.exit(main())

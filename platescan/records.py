@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,22 +19,23 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from platescan import aws, dynamo
+
+# Re-exported from the contract: callers write records.DONE and so on.
+from platescan.contract import DELETED as DELETED
+from platescan.contract import DONE as DONE
+from platescan.contract import FAILED as FAILED
+from platescan.contract import FINAL_STATUSES as FINAL_STATUSES
+from platescan.contract import ISSUED as ISSUED
+from platescan.contract import NO_PLATE as NO_PLATE
+from platescan.contract import OWNER_INDEX as OWNER_INDEX
+from platescan.contract import PLATE_INDEX as PLATE_INDEX
+from platescan.contract import PROCESSING as PROCESSING
+from platescan.contract import REJECTED as REJECTED
+from platescan.contract import TTL_ATTRIBUTE, UPLOADS_PREFIX
+from platescan.contract import owned_key as owned_key
 from platescan.errors import UploadAlreadyUsed
-from platescan.status import DELETED as DELETED
 
-# Re-exported: callers write records.DONE and so on.
-from platescan.status import DONE as DONE
-from platescan.status import FAILED as FAILED
-from platescan.status import FINAL_STATUSES as FINAL_STATUSES
-from platescan.status import ISSUED as ISSUED
-from platescan.status import NO_PLATE as NO_PLATE
-from platescan.status import PROCESSING as PROCESSING
-from platescan.status import REJECTED as REJECTED
-
-PLATE_INDEX = "by_plate"
-# Every record of one owner (Cognito `sub`): search, export and deletion query it, so what
-# they read is bounded by the caller's own records, never by the table.
-OWNER_INDEX = "by_owner"
+_UPLOADS_FOLDER = UPLOADS_PREFIX.rstrip("/")
 UPLOAD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 # A Cognito user's `sub` is a UUID; the key of an owned upload is `uploads/{sub}/{upload_id}`.
 OWNER_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -44,20 +45,10 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def owned_key(owner: str, upload_id: str) -> str:
-    """The object key of an upload issued by the API: ids only, no file name.
-
-    The owner is part of what the presigned POST signs, so the pipeline takes it from the
-    key; the file name stays in the record the API wrote, out of S3 events and execution
-    input.
-    """
-    return f"uploads/{owner}/{upload_id}"
-
-
 def owner_from_key(key: str) -> str | None:
     """The owner an owned key names; None for keys of other shapes (no owner: admins only)."""
     parts = key.split("/")
-    if len(parts) == 3 and parts[0] == "uploads" and OWNER_PATTERN.match(parts[1]):
+    if len(parts) == 3 and parts[0] == _UPLOADS_FOLDER and OWNER_PATTERN.match(parts[1]):
         return parts[1] if UPLOAD_ID_PATTERN.match(parts[2]) else None
     return None
 
@@ -71,7 +62,7 @@ def upload_id_from_key(key: str) -> str:
     parts = key.split("/")
     if owner_from_key(key):
         return parts[2]
-    if len(parts) >= 3 and parts[0] == "uploads" and UPLOAD_ID_PATTERN.match(parts[1]):
+    if len(parts) >= 3 and parts[0] == _UPLOADS_FOLDER and UPLOAD_ID_PATTERN.match(parts[1]):
         return parts[1]
     return "k-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
@@ -81,7 +72,7 @@ def file_name_from_key(key: str) -> str | None:
     if owner_from_key(key):
         return None
     parts = key.split("/", 2)
-    return parts[2] if len(parts) == 3 and parts[0] == "uploads" else key.rsplit("/", 1)[-1]
+    return parts[2] if len(parts) == 3 and parts[0] == _UPLOADS_FOLDER else key.rsplit("/", 1)[-1]
 
 
 def normalise_plate_query(text: str) -> str:
@@ -188,11 +179,11 @@ def _update(
     )
 
 
-def _owner_of(obj: dict[str, Any]) -> str:
+def _owner_of(obj: Mapping[str, Any]) -> str:
     return owner_from_key(str(obj.get("key") or "")) or ""
 
 
-def mark_processing(table_name: str, obj: dict[str, Any], execution_arn: str) -> None:
+def mark_processing(table_name: str, obj: Mapping[str, Any], execution_arn: str) -> None:
     """Record that this execution processes the upload.
 
     Raises UploadAlreadyUsed if another execution has it (or had it: a result is there),
@@ -238,7 +229,7 @@ def write_result(table_name: str, record: dict[str, Any], retention_days: int) -
     """
     owner = _owner_of(record)
     item = {**record, "processed_at": now_iso(), "updated_at": now_iso()}
-    item["expires_at"] = int(time.time()) + retention_days * 86400
+    item[TTL_ATTRIBUTE] = int(time.time()) + retention_days * 86400
     try:
         _update(
             table_name,
@@ -262,7 +253,7 @@ def write_result(table_name: str, record: dict[str, Any], retention_days: int) -
 
 
 def mark_failed(
-    table_name: str, base: dict[str, Any], error: dict[str, str], execution_arn: str
+    table_name: str, base: Mapping[str, Any], error: dict[str, str], execution_arn: str
 ) -> bool:
     """Mark a record FAILED unless it already holds a result. False if it did."""
     owner = _owner_of(base)
@@ -313,7 +304,7 @@ def issue_upload(
         "file_name": file_name,
         "status": ISSUED,
         "issued_at": now_iso(),
-        "expires_at": int(time.time()) + expires_in_s,
+        TTL_ATTRIBUTE: int(time.time()) + expires_in_s,
     }
     aws.client("dynamodb").put_item(
         TableName=table_name,
@@ -334,9 +325,9 @@ def count_upload(table_name: str, owner: str, day: str, limit: int) -> bool:
         aws.client("dynamodb").update_item(
             TableName=table_name,
             Key=dynamo.to_item({"upload_id": f"quota#{owner}#{day}"}),
-            UpdateExpression="ADD #uploads :one SET #expires_at = :expires_at",
+            UpdateExpression=f"ADD #uploads :one SET #{TTL_ATTRIBUTE} = :expires_at",
             ConditionExpression="attribute_not_exists(#uploads) OR #uploads < :limit",
-            ExpressionAttributeNames=_names("uploads", "expires_at"),
+            ExpressionAttributeNames=_names("uploads", TTL_ATTRIBUTE),
             ExpressionAttributeValues=_values(
                 one=1, limit=limit, expires_at=int(time.time()) + 2 * 86400
             ),
@@ -357,13 +348,13 @@ def delete_record(table_name: str, upload_id: str) -> None:
         "upload_id": upload_id,
         "status": DELETED,
         "deleted_at": now_iso(),
-        "expires_at": int(time.time()) + 86400,
+        TTL_ATTRIBUTE: int(time.time()) + 86400,
     }
     aws.client("dynamodb").put_item(TableName=table_name, Item=dynamo.to_item(item))
 
 
 BOOKKEEPING = frozenset(
-    {"expires_at", "plate_texts", "plate_search", "plate_text", "object_version"}
+    {TTL_ATTRIBUTE, "plate_texts", "plate_search", "plate_text", "object_version"}
 )
 # Facts about where and how a record was made, for operators: admins see them.
 INTERNAL = frozenset({"execution_arn", "bucket", "key", "owner", "version_id", "etag"})
@@ -487,7 +478,7 @@ def _scan(table_name: str, contains: str) -> Iterator[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _object_fields(obj: dict[str, Any]) -> dict[str, Any]:
+def _object_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     fields = (
         "upload_id", "bucket", "key", "file_name", "version_id", "etag", "object_version",
         "size", "content_type", "width", "height", "uploaded_at",
@@ -496,7 +487,7 @@ def _object_fields(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_result(
-    obj: dict[str, Any],
+    obj: Mapping[str, Any],
     *,
     status: str,
     plates: list[dict[str, Any]],

@@ -4,12 +4,11 @@ Both answer in DetectText's response shape. Throttling raises DetectorThrottled,
 state machine retries with backoff.
 """
 
-from typing import Any
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from platescan.contract import DetectTextInput, DetectTextOutput
 from platescan.stages.detect_text import detect_text
 
 logger = Logger()
@@ -22,7 +21,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: DetectTextInput, context: LambdaContext) -> DetectTextOutput:
     logger.append_keys(upload_id=event["object"]["upload_id"])
     result = detect_text(event)
     lines = sum(1 for d in result["response"]["TextDetections"] if d["Type"] == "LINE")

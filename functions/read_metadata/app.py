@@ -4,12 +4,11 @@ Raises UnsupportedImage for input the pipeline cannot read; the state machine wr
 as REJECTED with the reason.
 """
 
-from typing import Any
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from platescan.contract import ReadMetadataInput, ReadMetadataOutput
 from platescan.stages.read_metadata import read_metadata
 
 logger = Logger()
@@ -23,7 +22,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: ReadMetadataInput, context: LambdaContext) -> ReadMetadataOutput:
     logger.append_keys(key=event["detail"]["object"]["key"])
     result = read_metadata(event)
     obj = result["object"]

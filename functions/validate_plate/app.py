@@ -6,6 +6,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from platescan.contract import ValidatePlateInput, ValidatePlateOutput
 from platescan.settings import get_settings
 from platescan.stages.validate_plate import validate_plate
 
@@ -19,7 +20,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: ValidatePlateInput, context: LambdaContext) -> ValidatePlateOutput:
     logger.append_keys(upload_id=event["object"]["upload_id"])
     result = validate_plate(event)
     facts: dict[str, Any] = {"status": result["status"], "plate_count": len(result["plates"])}

@@ -1,11 +1,10 @@
 """Write Result: one idempotent DynamoDB write per upload and object version (also REJECTED)."""
 
-from typing import Any
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from platescan.contract import WriteRejectionInput, WriteResultInput, WriteResultOutput
 from platescan.stages.write_result import write_result
 
 logger = Logger()
@@ -19,7 +18,9 @@ metrics = Metrics()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(
+    event: WriteResultInput | WriteRejectionInput, context: LambdaContext
+) -> WriteResultOutput:
     result = write_result(event)
     logger.info("result written", upload_id=result["upload_id"], status=result["status"])
     metrics.add_metric(

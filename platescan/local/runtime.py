@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import sys
 import time
 import warnings
@@ -22,20 +23,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from platescan import asl, auth, aws, dynamo, patterns, records
+from platescan import asl, auth, aws, contract, dynamo, records
+from platescan.contract import Env
 from platescan.local import seams
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
 
 ACCOUNT_ID = "123456789012"
-FUNCTIONS = ("read_metadata", "detect_text", "validate_plate", "write_result", "mark_failed", "api")
-ASL_FUNCTIONS = {
-    "ReadMetadataFunctionArn": "read_metadata",
-    "DetectTextFunctionArn": "detect_text",
-    "ValidatePlateFunctionArn": "validate_plate",
-    "WriteResultFunctionArn": "write_result",
-}
 
 
 @dataclass(frozen=True)
@@ -125,12 +120,12 @@ class LocalStack:
             "AWS_SESSION_TOKEN": "testing",
             "AWS_DEFAULT_REGION": cfg.region,
             "AWS_REGION": cfg.region,
-            "RESULTS_TABLE": cfg.table,
-            "UPLOADS_BUCKET": cfg.bucket,
-            "DETECTOR_ENGINE": cfg.engine,
-            "REGION_HINT": cfg.region_hint or "",
-            "SITE_ORIGIN": cfg.site_origin,
-            "DAILY_UPLOAD_QUOTA": str(cfg.daily_upload_quota),
+            Env.RESULTS_TABLE: cfg.table,
+            Env.UPLOADS_BUCKET: cfg.bucket,
+            Env.DETECTOR_ENGINE: cfg.engine,
+            Env.REGION_HINT: cfg.region_hint or "",
+            Env.SITE_ORIGIN: cfg.site_origin,
+            Env.DAILY_UPLOAD_QUOTA: str(cfg.daily_upload_quota),
             "POWERTOOLS_SERVICE_NAME": "platescan",
             "POWERTOOLS_METRICS_NAMESPACE": "platescan",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -153,27 +148,15 @@ class LocalStack:
         s3.put_bucket_notification_configuration(
             Bucket=cfg.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
-        aws.client("dynamodb").create_table(
+        # The deployed table's keys, indexes and TTL (the contract's schema).
+        dynamodb = aws.client("dynamodb")
+        dynamodb.create_table(**contract.create_table_request(cfg.table))
+        dynamodb.update_time_to_live(
             TableName=cfg.table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "upload_id", "AttributeType": "S"},
-                {"AttributeName": "plate_text", "AttributeType": "S"},
-                {"AttributeName": "owner", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "upload_id", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": records.PLATE_INDEX,
-                    "KeySchema": [{"AttributeName": "plate_text", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                },
-                {
-                    "IndexName": records.OWNER_INDEX,
-                    "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                },
-            ],
+            TimeToLiveSpecification={
+                "Enabled": True,
+                "AttributeName": contract.TABLE.ttl_attribute,
+            },
         )
 
     def _create_user_pool(self) -> None:
@@ -235,9 +218,8 @@ class LocalStack:
 
         Their first sign-in asks them to choose their own (NEW_PASSWORD_REQUIRED).
         """
-        from platescan.users import temporary_password
-
-        password = temporary_password()
+        # A one-time password Cognito accepts; its holder replaces it at first sign-in.
+        password = "Tmp-" + secrets.token_urlsafe(15)
         cognito = aws.client("cognito-idp")
         cognito.admin_create_user(
             UserPoolId=self.user_pool_id,
@@ -286,7 +268,7 @@ class LocalStack:
         with zipfile.ZipFile(code, "w") as zf:
             zf.writestr("app.py", "# the handler runs in-process; see platescan.local.seams\n")
         lam = aws.client("lambda")
-        for name in FUNCTIONS:
+        for name in contract.FUNCTIONS:
             module = importlib.import_module(f"functions.{name}.app")
             if name == "api":
                 # The API reads its CORS origin when imported; a later stack in the same
@@ -308,7 +290,7 @@ class LocalStack:
             self.registry.handlers[function_name] = _discarding_metrics(module)
 
     def _create_state_machine(self) -> None:
-        values = {ph: self.function_arns[fn] for ph, fn in ASL_FUNCTIONS.items()}
+        values = contract.placeholder_values(self.function_arns)
         definition = asl.render_definition(asl.load_template(), values)
         created = aws.client("stepfunctions").create_state_machine(
             name=self.config.state_machine,
@@ -323,7 +305,7 @@ class LocalStack:
         role = self._role("platescan-local-events", "events.amazonaws.com")
         events.put_rule(
             Name="platescan-uploads",
-            EventPattern=json.dumps(patterns.object_created(self.config.bucket)),
+            EventPattern=json.dumps(contract.object_created_pattern(self.config.bucket)),
         )
         events.put_targets(
             Rule="platescan-uploads",
@@ -331,7 +313,9 @@ class LocalStack:
         )
         events.put_rule(
             Name="platescan-execution-failed",
-            EventPattern=json.dumps(patterns.execution_unsuccessful(self.state_machine_arn)),
+            EventPattern=json.dumps(
+                contract.execution_unsuccessful_pattern(self.state_machine_arn)
+            ),
         )
         events.put_targets(
             Rule="platescan-execution-failed",
@@ -368,7 +352,11 @@ class LocalStack:
         else:
             key = f"uploads/{upload_id}/{safe_file_name(file_name)}"
         aws.client("s3").put_object(
-            Bucket=self.config.bucket, Key=key, Body=data, ContentType=content_type, **extra
+            Bucket=self.config.bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            **extra,
         )
         return upload_id
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from botocore.exceptions import ClientError, ParamValidationError
 
-from platescan import aws, routes
+from platescan import aws, contract
 from platescan.asl import REPO_ROOT
 from platescan.local import docs, s3post
 from platescan.local.authorizer import JwtAuthorizer, Unauthorized
@@ -228,7 +228,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         route_key = "$default"
         authorizer: dict[str, Any] | None = None
         if method != "OPTIONS":  # API Gateway answers CORS preflights without a token
-            found = routes.route_for(method, raw_path)
+            found = contract.route_for(method, raw_path)
             if found is None:
                 self._send_json(404, {"message": "Not Found"})
                 return

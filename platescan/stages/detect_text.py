@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 # Both engines reach AWS through botocore (Rekognition, or S3 for the ONNX engine's photo);
 # importing it here keeps that cost in the container's init, as before, not in the first
 # event. The engine itself is imported on first use (platescan.engines).
 import platescan.aws  # noqa: F401
+from platescan.contract import DetectTextInput, DetectTextOutput
 from platescan.detections import lines_only
 from platescan.engines import get_detector
 from platescan.settings import get_settings
 from platescan.stages import elapsed_ms
 
 
-def detect_text(event: dict[str, Any]) -> dict[str, Any]:
+def detect_text(event: DetectTextInput) -> DetectTextOutput:
     """Run the configured text detector on the object; DetectText's response shape back,
     its LINE detections only."""
     started = time.perf_counter()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from platescan import records
+from platescan.contract import ObjectCreatedDetail, ObjectFacts
 
 
 def _event_time(value: Any) -> str:
@@ -16,7 +17,7 @@ def _event_time(value: Any) -> str:
     return str(value or records.now_iso())
 
 
-def object_from_event(detail: dict[str, Any], event_time: Any = None) -> dict[str, Any]:
+def object_from_event(detail: ObjectCreatedDetail, event_time: Any = None) -> ObjectFacts:
     """The facts an S3 `Object Created` event gives about the object, before we look at it."""
     bucket = detail["bucket"]["name"]
     obj = detail["object"]
@@ -25,7 +26,8 @@ def object_from_event(detail: dict[str, Any], event_time: Any = None) -> dict[st
     version_id = obj.get("version-id") or None
     if version_id == "null":
         version_id = None
-    etag = obj.get("etag") or obj.get("eTag") or ""
+    # Some emitters spell it eTag.
+    etag = str(obj.get("etag") or obj.get("eTag") or "")
     return {
         "upload_id": records.upload_id_from_key(key),
         "bucket": bucket,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from platescan import aws, records
+from platescan.contract import ReadMetadataInput, ReadMetadataOutput
 from platescan.errors import UnsupportedImage
 from platescan.images import MAX_BYTES, inspect_image
 from platescan.settings import get_settings
@@ -15,7 +15,7 @@ from platescan.stages import elapsed_ms
 from platescan.stages.events import object_from_event
 
 
-def read_metadata(event: dict[str, Any]) -> dict[str, Any]:
+def read_metadata(event: ReadMetadataInput) -> ReadMetadataOutput:
     """The object's metadata plus the image checks; marks the record PROCESSING.
 
     Raises UnsupportedImage (permanent) for anything that is not a readable JPEG/PNG photo.
@@ -41,16 +41,14 @@ def read_metadata(event: dict[str, Any]) -> dict[str, Any]:
     body = got["Body"].read()
     facts = inspect_image(body)
 
-    obj.update(
-        size=size,
-        etag=got.get("ETag", obj["etag"]).strip('"'),
-        declared_content_type=got.get("ContentType"),
-        content_type=facts.content_type,
-        width=facts.width,
-        height=facts.height,
-        orientation=facts.orientation,
-        region_hint=(got.get("Metadata") or {}).get("region"),
-    )
+    obj["size"] = size
+    obj["etag"] = got.get("ETag", obj["etag"]).strip('"')
+    obj["declared_content_type"] = got.get("ContentType")
+    obj["content_type"] = facts.content_type
+    obj["width"] = facts.width
+    obj["height"] = facts.height
+    obj["orientation"] = facts.orientation
+    obj["region_hint"] = (got.get("Metadata") or {}).get("region")
     obj["object_version"] = obj["version_id"] or obj["etag"]
     records.mark_processing(get_settings().results_table, obj, event.get("execution_arn", ""))
     obj["elapsed_ms"] = elapsed_ms(started)

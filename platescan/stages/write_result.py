@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from platescan import records
+from platescan.contract import WriteRejectionInput, WriteResultInput, WriteResultOutput
 from platescan.settings import get_settings
 from platescan.stages.events import error_from_states, object_from_event
 
 
-def write_result(event: dict[str, Any]) -> dict[str, Any]:
+def write_result(event: WriteResultInput | WriteRejectionInput) -> WriteResultOutput:
     """Write the final record, once per object version. Also writes rejections."""
     settings = get_settings()
     if "error" in event:

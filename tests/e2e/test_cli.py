@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from platescan import cli
+from platescan.tools import cli
 from tests.support import plate_photo
 
 pytestmark = pytest.mark.e2e

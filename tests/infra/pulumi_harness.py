@@ -196,12 +196,17 @@ def _as_config_string(value: Any) -> str:
     return str(value)
 
 
+def config_strings(config: dict[str, Any]) -> dict[str, str]:
+    """Config values as Pulumi holds them: strings, objects as JSON."""
+    return {key: _as_config_string(value) for key, value in config.items()}
+
+
 def deploy(stack: str, overrides: dict[str, Any] | None = None) -> Deployment:
     """Run `__main__.py` for `stack` under mocks; return what it registered."""
     config = stack_config(stack, overrides)
     mocks = RecordingMocks(region=str(config["aws:region"]))
     pulumi.runtime.set_mocks(mocks, project="platescan", stack=stack, preview=False)
-    pulumi.runtime.set_all_config({key: _as_config_string(v) for key, v in config.items()})
+    pulumi.runtime.set_all_config(config_strings(config))
     deployment = Deployment(stack=stack, config=config)
     exported: dict[str, Any] = {}
 

@@ -6,7 +6,7 @@ import pytest
 from pulumi_harness import Deployment, deploy
 
 from platescan.auth import ACCESS_TOKEN_SCOPE, ADMIN_GROUP
-from platescan.routes import ROUTES
+from platescan.contract import ROUTES
 
 POOL = "aws:cognito/userPool:UserPool"
 CLIENT = "aws:cognito/userPoolClient:UserPoolClient"

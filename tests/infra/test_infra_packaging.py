@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -10,7 +14,11 @@ import pytest
 from pulumi_harness import ROOT
 
 from infra import packaging
-from infra.config import FUNCTION_NAMES
+from platescan.contract import FUNCTIONS
+
+# The session's `deployments` stub the installer out (conftest.build_dir); the real one is
+# taken here, at collection, before any fixture runs.
+PIP_INSTALL = packaging.pip_install
 
 
 def _pins() -> dict[str, str]:
@@ -49,7 +57,8 @@ def test_function_zip_holds_the_handler_and_the_library_only(tmp_path: Path) -> 
         names = archive.namelist()
     assert "app.py" in names
     assert "platescan/__init__.py" in names and "platescan/asl.py" in names
-    assert not [n for n in names if n.startswith("platescan/local/")]
+    assert not [n for n in names if n.startswith(("platescan/local/", "platescan/tools/"))]
+    assert "platescan/__main__.py" not in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert names == sorted(names)
 
@@ -64,7 +73,7 @@ def test_function_zips_are_reproducible(tmp_path: Path) -> None:
 
 
 def test_every_function_folder_packages(tmp_path: Path) -> None:
-    for function in FUNCTION_NAMES:
+    for function in FUNCTIONS:
         assert packaging.build_function(function, tmp_path).path.is_file()
 
 
@@ -103,7 +112,7 @@ def test_pip_targets_the_lambda_platform(
 ) -> None:
     seen: list[list[str]] = []
     monkeypatch.setattr(packaging.subprocess, "run", lambda cmd, check: seen.append(cmd))
-    packaging.pip_install(packaging.LAYER_REQUIREMENTS, tmp_path, architecture)
+    PIP_INSTALL(packaging.LAYER_REQUIREMENTS, tmp_path, architecture)
     (command,) = seen
     assert "--only-binary=:all:" in command
     assert command[command.index("--python-version") + 1] == packaging.LAMBDA_PYTHON_VERSION
@@ -119,6 +128,7 @@ def test_the_image_context_is_staged_from_tracked_sources(tmp_path: Path) -> Non
     ]  # fmt: skip
     assert (context / "task" / "app.py").is_file()
     assert not (context / "task" / "platescan" / "local").exists()
+    assert not (context / "task" / "platescan" / "tools").exists()
     digest = packaging.context_digest(context)
     assert digest == packaging.context_digest(
         packaging.stage_image_context("detect_text", tmp_path)
@@ -127,12 +137,6 @@ def test_the_image_context_is_staged_from_tracked_sources(tmp_path: Path) -> Non
     runtime_version = packaging.LAMBDA_RUNTIME.removeprefix("python")
     assert f"FROM public.ecr.aws/lambda/python:{runtime_version}" in dockerfile
     assert 'CMD ["app.lambda_handler"]' in dockerfile
-
-
-def test_no_handler_imports_the_local_runtime() -> None:
-    for function in FUNCTION_NAMES:
-        source = (ROOT / "functions" / function / "app.py").read_text()
-        assert "platescan.local" not in source and "moto" not in source, function
 
 
 def test_layer_bytecode_needs_the_runtimes_own_python(
@@ -144,3 +148,47 @@ def test_layer_bytecode_needs_the_runtimes_own_python(
     with pytest.warns(UserWarning, match="without bytecode"):
         assert packaging.compile_for_runtime(tmp_path) is False
     assert not list(tmp_path.rglob("*.pyc"))
+
+
+# Run in a fresh interpreter from inside an unpacked artefact: import the handler, then name
+# every loaded module the artefact must not need.
+_IMPORT_HANDLER = """
+import json, sys
+import app
+print(json.dumps(sorted(
+    m for m in sys.modules
+    if m.split(".")[0] == "moto" or m.startswith(("platescan.tools", "platescan.local"))
+)))
+"""
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_handler_imports_from_its_artefact_without_tools_local_or_moto(
+    function: str, tmp_path: Path
+) -> None:
+    # Given the function's zip unpacked, as Lambda unpacks it into /var/task
+    package = packaging.build_function(function, tmp_path / "build")
+    task = tmp_path / "task"
+    with zipfile.ZipFile(package.path) as archive:
+        archive.extractall(task)
+    # When a fresh interpreter imports the handler there (the repository is not on its path;
+    # the dependencies the layer ships, and moto, are: moto stays importable on purpose)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "platescan",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_HANDLER],
+        cwd=task,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # Then it imports, and loaded no tool, no local emulator and no moto
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [], function

@@ -265,7 +265,7 @@ def test_onnx_engine_deploys_detect_text_as_an_image_built_by_the_program(
     context = Path(image["context"]["location"])
     assert (context / "Dockerfile").read_text() == packaging.ONNX_DOCKERFILE.read_text()
     assert (context / "task" / "app.py").is_file()
-    assert (context / "task" / "platescan" / "engines" / "onnx.py").is_file()
+    assert (context / "task" / "platescan" / "engines" / "onnx" / "strategy.py").is_file()
     env = detect["environment"]["variables"]
     assert env["DETECTOR_ENGINE"] == "onnx"
     assert env["HOME"] == "/tmp"

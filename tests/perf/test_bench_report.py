@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from platescan import bench, benchmark
 from platescan.local.seams import Registry
+from platescan.tools import bench, benchmark
 
 LEGACY_KEYS = {
     "photos", "top1_exact", "top3_exact", "char_accuracy", "detection_rate", "no_plate",

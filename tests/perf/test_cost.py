@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from platescan import cli, cost
+from infra.config import Tracing
 from platescan.asl import DEFINITION_PATH
+from platescan.tools import cli, cost
 
 
 def _definition() -> dict:
@@ -52,11 +53,11 @@ def test_stack_settings_come_from_the_committed_stack_files() -> None:
     assert prod.memory_for("validate_plate") == 256  # the default
     assert prod.upload_retention_days == 14  # Step Functions' redrive window
     assert prod.architecture == "arm64"
-    assert (prod.trace_reservoir_per_s, prod.trace_fixed_rate, prod.trace_api) == (0, 0.05, False)
+    assert prod.tracing == Tracing(reservoir_per_s=0, fixed_rate=0.05, api=False)
     assert prod.table_class == "STANDARD_INFREQUENT_ACCESS"
     dev = cost.load_stack("dev")
     assert dev.memory_for("detect_text") == 512
-    assert (dev.trace_reservoir_per_s, dev.trace_fixed_rate, dev.trace_api) == (1, 0.05, True)
+    assert dev.tracing == Tracing(reservoir_per_s=1, fixed_rate=0.05, api=True)
     assert dev.table_class == "STANDARD"
     with pytest.raises(ValueError, match="no stack settings"):
         cost.load_stack("nowhere")
@@ -99,7 +100,16 @@ def _prices() -> dict:
 def _estimate(
     engine: str, prices: dict, stack_settings: dict[str, Any] | None = None, **durations: float
 ) -> cost.Estimate:
-    stack = cost.Stack("test", {"default": 1024, "detect_text": 2048}, 30, 30, "x86_64")
+    stack = replace(
+        cost.load_stack("dev"),
+        stack="test",
+        memory_mb={"default": 1024, "detect_text": 2048},
+        upload_retention_days=30,
+        record_retention_days=30,
+        architecture="x86_64",
+        tracing=Tracing(),
+        table_class="STANDARD",
+    )
     stack = replace(stack, **(stack_settings or {}))
     return cost.estimate(
         engine,
@@ -167,11 +177,11 @@ def test_xray_counts_sampled_executions_and_traced_api_requests() -> None:
     assert default.breakdown["xray"] == pytest.approx(3 * 1.0)
     # A rule with no reservoir and 5% for the executions; the API function not traced.
     sampled = _estimate(
-        "onnx", prices, {"trace_reservoir_per_s": 0, "trace_fixed_rate": 0.05, "trace_api": False}
+        "onnx", prices, {"tracing": Tracing(reservoir_per_s=0, fixed_rate=0.05, api=False)}
     )
     assert sampled.breakdown["xray"] == pytest.approx(0.05 * 1.0)
     # The rule does not reach the API function: Lambda samples it at its own fixed rate.
-    api_on = _estimate("onnx", prices, {"trace_reservoir_per_s": 0, "trace_fixed_rate": 0.05})
+    api_on = _estimate("onnx", prices, {"tracing": Tracing(reservoir_per_s=0, fixed_rate=0.05)})
     assert api_on.breakdown["xray"] == pytest.approx((0.05 + 2) * 1.0)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platescan import startup
+from platescan.tools import startup
 
 IMPORTTIME_LOG = """\
 import time: self [us] | cumulative | imported package

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from platescan import cli, records
+from platescan import records
+from platescan.tools import cli
 
 
 @pytest.fixture

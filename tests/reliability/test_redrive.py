@@ -16,8 +16,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from platescan import aws, cli, records, redrive
+from platescan import aws, records
 from platescan.local.runtime import LocalStack
+from platescan.tools import cli, redrive
 from tests.reliability.conftest import PLATE, entered_states, failed_attempts, wait_executions
 from tests.support import plate_photo
 

@@ -323,7 +323,7 @@ ROUTE_CALLS = [
 def test_every_route_refuses_a_request_without_a_valid_access_token(
     service: LocalService,
 ) -> None:
-    from platescan.routes import ROUTES
+    from platescan.contract import ROUTES
 
     assert len(ROUTE_CALLS) == len(ROUTES)  # a new route gets its line here
     for name, token in _bad_tokens(service).items():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from platescan import asl
+from platescan import asl, contract
 
 ARNS = {
     "ReadMetadataFunctionArn": "arn:aws:lambda:eu-west-1:111122223333:function:read-metadata",
@@ -27,6 +27,51 @@ def definition() -> dict:
 
 def test_template_uses_exactly_the_four_function_placeholders() -> None:
     assert asl.placeholders(asl.load_template()) == set(ARNS)
+    assert set(contract.PLACEHOLDERS.values()) == set(ARNS)
+
+
+# Each Task's input shape in the contract; its keys are the Task's `Parameters`.
+TASK_INPUTS = {
+    "Read Metadata": contract.ReadMetadataInput,
+    "Detect Text": contract.DetectTextInput,
+    "Validate Plate": contract.ValidatePlateInput,
+    "Write Result": contract.WriteResultInput,
+    "Write Rejection": contract.WriteRejectionInput,
+}
+
+
+def test_each_task_passes_exactly_the_contracts_input_shape(definition: dict) -> None:
+    tasks = {name for name, state in definition["States"].items() if state["Type"] == "Task"}
+    assert tasks == set(TASK_INPUTS)
+    for name, shape in TASK_INPUTS.items():
+        parameters = definition["States"][name]["Parameters"]
+        assert {key.removesuffix(".$") for key in parameters} == set(shape.__annotations__), name
+    # Write Result's detection summary is built in the ASL from Detect Text's output.
+    summary = definition["States"]["Write Result"]["Parameters"]["detection"]
+    assert {key.removesuffix(".$") for key in summary} == set(
+        contract.DetectionSummary.__annotations__
+    )
+
+
+def test_each_task_calls_the_function_the_contract_names(definition: dict) -> None:
+    by_arn = {
+        arn: function
+        for function, arn in (
+            (f, ARNS[contract.PLACEHOLDERS[f]]) for f in contract.PIPELINE_FUNCTIONS
+        )
+    }
+    called = {
+        name: by_arn[state["Resource"]]
+        for name, state in definition["States"].items()
+        if state["Type"] == "Task"
+    }
+    assert called == {
+        "Read Metadata": "read_metadata",
+        "Detect Text": "detect_text",
+        "Validate Plate": "validate_plate",
+        "Write Result": "write_result",
+        "Write Rejection": "write_result",
+    }
 
 
 def test_render_refuses_unknown_and_missing_names() -> None:

@@ -123,10 +123,12 @@ def test_the_pipeline_program_deep_copies() -> None:
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
     from platescan import asl
-    from platescan.local.runtime import ASL_FUNCTIONS
+    from platescan.contract import PLACEHOLDERS
 
     arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
-    definition = asl.render_definition(asl.load_template(), dict.fromkeys(ASL_FUNCTIONS, arn))
+    definition = asl.render_definition(
+        asl.load_template(), dict.fromkeys(PLACEHOLDERS.values(), arn)
+    )
     program, _ = AmazonStateLanguageParser.parse(definition)
     copied = copy.deepcopy(program)
     assert copied.states.states.keys() == program.states.states.keys()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from platescan.benchmark import (
+from platescan.tools.benchmark import (
     LabelledPhoto,
     PhotoResult,
     char_errors,

@@ -19,7 +19,7 @@ import subprocess
 
 import pytest
 
-from platescan import startup
+from platescan.tools import startup
 
 _CHILD = r"""
 import importlib, json, sys

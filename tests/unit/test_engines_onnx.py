@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from typing import cast
 
 import boto3
 import numpy as np
@@ -14,9 +15,13 @@ from moto import mock_aws
 from PIL import Image, ImageDraw, ImageFont
 
 from platescan import aws
+from platescan.detections import DetectTextResponse
 from platescan.engines import get_detector
-from platescan.engines import onnx as onnx_engine
-from platescan.engines.onnx import _ALNUM, Recognised, detect_bytes, detect_image, format_guided
+from platescan.engines.onnx import CONFIDENT, detect_bytes, detect_image, validator_is_sure
+from platescan.engines.onnx import strategy as onnx_strategy
+from platescan.engines.onnx.decoding import ALNUM, Recognised, format_guided
+from platescan.engines.onnx.geometry import TextLine
+from platescan.engines.onnx.pool import Pool
 from platescan.errors import DetectorTimeout, UnsupportedImage
 from platescan.plates import read_plates
 
@@ -143,10 +148,10 @@ def test_a_missing_object_is_rejected_not_retried(bucket: str) -> None:
 
 
 def _recognised(text: str, probs: list[dict[str, float]]) -> Recognised:
-    table = np.zeros((len(text), len(_ALNUM)), np.float32)
+    table = np.zeros((len(text), len(ALNUM)), np.float32)
     for position, row in enumerate(probs):
         for char, p in row.items():
-            table[position, _ALNUM.index(char)] = p
+            table[position, ALNUM.index(char)] = p
     return Recognised(text, 0.9, text, 0.9, table)
 
 
@@ -170,28 +175,40 @@ def test_focused_re_reads_are_spent_only_on_photos_in_doubt(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[str] = []
-    real = onnx_engine._focused_lines
+    real = onnx_strategy.focused_lines
 
-    def counting(models: object, image: np.ndarray, line: onnx_engine.TextLine) -> list:
+    def counting(models: object, image: np.ndarray, line: TextLine) -> list:
         calls.append(line.text)
         return real(models, image, line)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(onnx_engine, "_focused_lines", counting)
+    monkeypatch.setattr(onnx_strategy, "focused_lines", counting)
     photo = render_plate(["7ABC123"])
     confident = read_plates(detect_image(photo))
     assert confident[0]["text"] == "7ABC123"
-    assert confident[0]["confidence"] >= onnx_engine.CONFIDENT
+    assert confident[0]["confidence"] >= CONFIDENT
     assert calls == []  # a clear first look is the answer
 
-    monkeypatch.setattr(onnx_engine, "CONFIDENT", 1.01)  # nothing is sure enough
-    doubtful = read_plates(detect_image(photo))
+    never_sure = Pool(1, lambda response: False)
+    rgb = np.ascontiguousarray(np.asarray(photo))
+    doubtful = read_plates(dict(never_sure.submit(rgb, timeout_s=60)))
     assert calls, "a photo in doubt gets focused re-reads"
     assert doubtful[0]["text"] == "7ABC123"
 
 
-def _line(text: str, height: float) -> onnx_engine.TextLine:
+def test_the_default_stop_rule_is_the_validators_confidence() -> None:
+    response = detect_image(render_plate(["7ABC123"]))
+    assert validator_is_sure(cast(DetectTextResponse, response))
+    blank = detect_image(Image.new("RGB", (320, 240), (120, 120, 120)))
+    assert not validator_is_sure(cast(DetectTextResponse, blank))
+
+
+def _line(text: str, height: float) -> TextLine:
     quad = np.array([[0, 0], [4 * height, 0], [4 * height, height], [0, height]], np.float32)
-    return onnx_engine.TextLine(text, 0.9, quad)
+    return TextLine(text, 0.9, quad)
+
+
+def _texts(response: DetectTextResponse) -> list[str]:
+    return [d["DetectedText"] for d in response["TextDetections"] if d["Type"] == "LINE"]
 
 
 @pytest.mark.parametrize(
@@ -208,7 +225,7 @@ def _line(text: str, height: float) -> onnx_engine.TextLine:
 )
 def test_focused_re_reads_stop_once_sure_unless_taller_text_is_unread(
     monkeypatch: pytest.MonkeyPatch,
-    likely: list[tuple[float, onnx_engine.TextLine]],
+    likely: list[tuple[float, TextLine]],
     expected: list[str],
 ) -> None:
     looked: list[str] = []
@@ -217,19 +234,18 @@ def test_focused_re_reads_stop_once_sure_unless_taller_text_is_unread(
     def read_lines(*args: object, **kwargs: object) -> tuple[list, list]:
         return [line for _, line in likely], list(likely)
 
-    def focused(models: object, image: np.ndarray, line: onnx_engine.TextLine) -> list:
+    def focused(models: object, image: np.ndarray, line: TextLine) -> list:
         looked.append(line.text)
         return [line]
 
-    def confident(lines: list, image: np.ndarray) -> bool:
+    def sure(response: DetectTextResponse) -> bool:
         sure_after.append(len(looked))
         return bool(looked)  # the first look is in doubt; any focused read settles it
 
-    monkeypatch.setattr(onnx_engine, "_read_lines", read_lines)
-    monkeypatch.setattr(onnx_engine, "_focused_lines", focused)
-    monkeypatch.setattr(onnx_engine, "_confident", confident)
+    monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
+    monkeypatch.setattr(onnx_strategy, "focused_lines", focused)
     image = np.zeros((100, 100, 3), np.uint8)
-    _, found = onnx_engine.read_image(object(), image)  # type: ignore[arg-type]
+    _, found = onnx_strategy.read_image(object(), image, sure)  # type: ignore[arg-type]
     assert looked == expected
     assert [line.text for line in found] == expected
     assert sure_after[0] == 0  # the first look was asked about before any re-read
@@ -250,17 +266,16 @@ def test_a_photo_still_in_doubt_gets_a_sensitive_look_kept_only_if_it_settles_it
             return [sign], [(1.2, sign)]
         return [sign_again, faint], [(1.2, sign_again), (1.4, faint)]
 
-    def focused(models: object, image: np.ndarray, line: onnx_engine.TextLine) -> list:
-        return [onnx_engine.TextLine(line.text, 0.95, line.quad)]
+    def focused(models: object, image: np.ndarray, line: TextLine) -> list:
+        return [TextLine(line.text, 0.95, line.quad)]
 
-    def confident(lines: list, image: np.ndarray) -> bool:
-        return sure_after_second_look and any(line.text == "1AMW240" for line in lines)
+    def sure(response: DetectTextResponse) -> bool:
+        return sure_after_second_look and "1AMW240" in _texts(response)
 
-    monkeypatch.setattr(onnx_engine, "_read_lines", read_lines)
-    monkeypatch.setattr(onnx_engine, "_focused_lines", focused)
-    monkeypatch.setattr(onnx_engine, "_confident", confident)
+    monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
+    monkeypatch.setattr(onnx_strategy, "focused_lines", focused)
     image = np.zeros((720, 900, 3), np.uint8)  # within the usual scale: no full-size look
-    lines, found = onnx_engine.read_image(object(), image)  # type: ignore[arg-type]
+    lines, found = onnx_strategy.read_image(object(), image, sure)  # type: ignore[arg-type]
     assert looks == [False, True]
     if sure_after_second_look:
         # The sign re-detected at the same spot is not added twice; the faint plate is.
@@ -279,9 +294,9 @@ def test_a_clear_photo_gets_no_second_look(monkeypatch: pytest.MonkeyPatch) -> N
         looks.append(fallback)
         return [plate], [(1.7, plate)]
 
-    monkeypatch.setattr(onnx_engine, "_read_lines", read_lines)
-    monkeypatch.setattr(onnx_engine, "_confident", lambda lines, image: True)
-    onnx_engine.read_image(object(), np.zeros((720, 900, 3), np.uint8))  # type: ignore[arg-type]
+    monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
+    image = np.zeros((720, 900, 3), np.uint8)
+    onnx_strategy.read_image(object(), image, lambda response: True)  # type: ignore[arg-type]
     assert looks == [False]
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from platescan import benchmark, cli, synthetic
 from platescan.plates.formats import match_formats, regions_for_hint
+from platescan.tools import benchmark, cli, synthetic
 
 SEED = 7
 

@@ -5,7 +5,7 @@ registrations of 12 European regions (DE FR IT ES NL PL BE AT SE CZ PT UK) and B
 grey plate from before 2018 and the Mercosur plate), each in its region's layout, and puts
 each plate on a 1280x720 car-like scene with mild perspective, blur, noise and JPEG loss; on
 many photos something else reads as text too (a dealer frame, a sign with a phone number, a
-model badge). OUTDIR gets the OpenALPR benchmark layout that `platescan.benchmark` reads
+model badge). OUTDIR gets the OpenALPR benchmark layout that `platescan.tools.benchmark` reads
 (`NAME.jpg` and a `NAME.txt` of `NAME.jpg x y width height PLATE`, tab-separated, the box
 being the plate's bounding box in the photo), plus `regions.json` mapping each photo's name
 to the region it shows, to break results down by region:

@@ -34,7 +34,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 LAYER_REQUIREMENTS = REPO_ROOT / "infra" / "requirements-lambda.txt"
 ONNX_REQUIREMENTS = REPO_ROOT / "infra" / "requirements-onnx.txt"

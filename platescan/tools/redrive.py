@@ -29,7 +29,7 @@ from typing import Any, Literal, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from platescan import records
-from platescan.patterns import UNSUCCESSFUL_STATUSES
+from platescan.contract import UNSUCCESSFUL_EXECUTION_STATUSES
 
 Mode = Literal["aws", "rerun"]
 
@@ -121,7 +121,9 @@ def find_unsuccessful(
     cutoff = (now or datetime.now(UTC)) - since
     if mode == "aws":
         found = [
-            e for status in UNSUCCESSFUL_STATUSES for e in _list(sfn, state_machine_arn, status)
+            e
+            for status in UNSUCCESSFUL_EXECUTION_STATUSES
+            for e in _list(sfn, state_machine_arn, status)
         ]
     else:
         latest: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -129,7 +131,7 @@ def find_unsuccessful(
             base, attempt = _base_name(execution["name"])
             if base not in latest or attempt > latest[base][0]:
                 latest[base] = (attempt, execution)
-        found = [e for _, e in latest.values() if e["status"] in UNSUCCESSFUL_STATUSES]
+        found = [e for _, e in latest.values() if e["status"] in UNSUCCESSFUL_EXECUTION_STATUSES]
 
     def stopped(execution: dict[str, Any]) -> datetime:
         when = _to_datetime(execution.get("stopDate")) or _to_datetime(execution.get("startDate"))
@@ -161,7 +163,7 @@ def _wait(
         # is still the old attempt's.
         not_yet = (
             redrives_before is not None
-            and described["status"] in UNSUCCESSFUL_STATUSES
+            and described["status"] in UNSUCCESSFUL_EXECUTION_STATUSES
             and int(described.get("redriveCount") or 0) <= redrives_before
         )
         if not (running or not_yet) or time.monotonic() > deadline:
@@ -251,7 +253,7 @@ def redrive(
             try:
                 described = _wait(sfn, arn, deadline, sleep, redrives_before)
                 outcome.result = described["status"]
-                if described["status"] in UNSUCCESSFUL_STATUSES:
+                if described["status"] in UNSUCCESSFUL_EXECUTION_STATUSES:
                     outcome.message = described.get("error") or outcome.message
             except (ClientError, BotoCoreError) as exc:
                 outcome.message = str(exc)
@@ -275,7 +277,7 @@ def summarise(
         "redriven": len(acted),
         "succeeded": sum(o.result == "SUCCEEDED" for o in acted),
         "still_running": sum(o.result == "RUNNING" for o in acted),
-        "unsuccessful": sum(o.result in UNSUCCESSFUL_STATUSES for o in acted),
+        "unsuccessful": sum(o.result in UNSUCCESSFUL_EXECUTION_STATUSES for o in acted),
         "skipped": sum(o.action == "skipped" for o in outcomes),
         "errors": sum(o.action == "error" for o in outcomes),
     }
@@ -366,8 +368,8 @@ def local_demo(args: argparse.Namespace) -> int:
     (a fault injected before the handler, as if a bad deploy crashed it), uploads a photo,
     lets the retries run out, "fixes the deploy" and redrives.
     """
-    from platescan.load import render_photo
     from platescan.local.runtime import LocalConfig, LocalStack
+    from platescan.tools.load import render_photo
 
     def say(text: str) -> None:
         print(f"# {text}", file=sys.stderr, flush=True)

@@ -25,13 +25,16 @@ from platescan import records
 ENGINES = ("onnx", "rekognition")
 # Commands that live in their own module: each has add_arguments(parser) and main(args).
 TOOLS = {
-    "bench": ("platescan.bench", "plate-reading benchmark through the local pipeline"),
-    "cost": ("platescan.cost", "cost per 1,000 photos on AWS, by service, for an engine"),
-    "redrive": ("platescan.redrive", "redrive failed pipeline executions (AWS, or --local demo)"),
-    "load": ("platescan.load", "push N uploads through the local stack; lost must be 0"),
-    "users": ("platescan.users", "invite a user to the stack's user pool (AWS, or --local)"),
+    "bench": ("platescan.tools.bench", "plate-reading benchmark through the local pipeline"),
+    "cost": ("platescan.tools.cost", "cost per 1,000 photos on AWS, by service, for an engine"),
+    "redrive": (
+        "platescan.tools.redrive",
+        "redrive failed pipeline executions (AWS, or --local demo)",
+    ),
+    "load": ("platescan.tools.load", "push N uploads through the local stack; lost must be 0"),
+    "users": ("platescan.tools.users", "invite a user to the stack's user pool (AWS, or --local)"),
     "synth": (
-        "platescan.synthetic",
+        "platescan.tools.synthetic",
         "write a synthetic European/Brazilian plate set for the benchmark",
     ),
 }

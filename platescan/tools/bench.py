@@ -2,7 +2,7 @@
 
 Every photo is put into the local uploads bucket and travels S3 -> EventBridge -> Step
 Functions -> handlers -> DynamoDB, exactly as an upload does; its latency is from the put
-until its record is final. Scoring is `platescan.benchmark.score`. With `--concurrency N`,
+until its record is final. Scoring is `platescan.tools.benchmark.score`. With `--concurrency N`,
 N photos are in flight at once (throughput); the default, 1, measures latency alone.
 
 Besides the scores, the JSON line says what the run cost the machine, so numbers taken on
@@ -11,7 +11,7 @@ the ceiling on photos per second is cores / CPU seconds), the load average aroun
 every handler's median duration and invocations per photo (what `platescan cost
 --from-bench` bills as Lambda time).
 
-`python -m platescan bench --startup` measures cold starts instead (see `platescan.startup`).
+`python -m platescan bench --startup` measures cold starts instead (see `platescan.tools.startup`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from platescan import benchmark, records
+from platescan import records
+from platescan.tools import benchmark
 
 if TYPE_CHECKING:  # the CLI imports this module to build its parser: moto loads on use only
     from platescan.local.runtime import LocalStack
@@ -67,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     if args.startup:
-        from platescan import startup
+        from platescan.tools import startup
 
         return startup.run(repeat=max(1, args.repeat), layer=args.layer)
     if args.dataset is None or not args.dataset.is_dir():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import sys
 import urllib.error
 import urllib.request
@@ -37,11 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help=f"the running local service (default {LOCAL_URL})",
     )
-
-
-def temporary_password() -> str:
-    """A one-time password Cognito accepts; its holder must replace it at first sign-in."""
-    return "Tmp-" + secrets.token_urlsafe(15)
 
 
 def add_on_aws(email: str, user_pool_id: str, *, admin: bool) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 The estimate is built from three kinds of input, kept apart so each can be checked:
 
 - **prices**: AWS list prices, with the date they were taken and where from, in
-  `platescan/prices.json` (the only place prices live);
+  `platescan/tools/prices.json` (the only place prices live);
 - **the project itself**: state transitions and pipeline invocations per photo are counted
   on the happy path of `statemachine/plate_pipeline.asl.json`; memory sizes, retention, the
   Lambda architecture, X-Ray sampling and the table class come from `Pulumi.<stack>.yaml`, as
@@ -32,19 +32,19 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+from infra.config import Architecture, StackConfig, load_file
 from platescan.asl import DEFINITION_PATH
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PRICES_PATH = Path(__file__).with_name("prices.json")
 ENGINES = ("onnx", "rekognition")
 MB_PER_VCPU = 1769  # Lambda: one vCPU's worth of CPU per 1,769 MB of memory
 MAX_TRANSITIONS = 6  # issue 7: every state on the happy path is billed
 SECONDS_PER_MONTH = 30 * 86400
-ARCHITECTURES = ("arm64", "x86_64")
+ARCHITECTURES = get_args(Architecture)
 LAMBDA_PRICE_KEYS = {"arm64": "lambda_arm64_per_gb_second", "x86_64": "lambda_x86_per_gb_second"}
-TABLE_CLASSES = ("STANDARD", "STANDARD_INFREQUENT_ACCESS")
 # The breakdown's services, in the order the table prints them.
 SERVICES = (
     "rekognition",
@@ -137,55 +137,9 @@ def pipeline_invocations(path: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-@dataclass(frozen=True)
-class Stack:
-    """What the cost depends on in a stack's settings."""
-
-    name: str
-    memory_mb: dict[str, int]
-    upload_retention_days: int
-    record_retention_days: int
-    architecture: str = "arm64"
-    # X-Ray: the sampling rule of the pipeline's executions, and whether the API is traced
-    # (infra/config.Tracing; the defaults are X-Ray's default rule and an Active function).
-    trace_reservoir_per_s: int = 1
-    trace_fixed_rate: float = 0.05
-    trace_api: bool = True
-    table_class: str = "STANDARD"
-
-    def memory_for(self, function: str) -> int:
-        return self.memory_mb.get(function, self.memory_mb.get("default", 256))
-
-
-def load_stack(name: str, root: Path = REPO_ROOT) -> Stack:
-    """The stack's settings from `Pulumi.<name>.yaml` (the keys infra/config.py reads, with
-    the same defaults)."""
-    import yaml
-
-    path = root / f"Pulumi.{name}.yaml"
-    if not path.is_file():
-        raise ValueError(f"no stack settings at {path}")
-    config = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("config", {})
-    memory = {
-        "default": 256,
-        **{k: int(v) for k, v in (config.get("platescan:memoryMb") or {}).items()},
-    }
-    tracing = config.get("platescan:tracing") or {}
-    architecture = str(config.get("platescan:architecture") or "arm64")
-    table_class = str(config.get("platescan:tableClass") or "STANDARD")
-    if architecture not in ARCHITECTURES or table_class not in TABLE_CLASSES:
-        raise ValueError(f"{path}: unknown architecture or table class")
-    return Stack(
-        name=name,
-        memory_mb=memory,
-        upload_retention_days=int(config.get("platescan:uploadRetentionDays", 30)),
-        record_retention_days=int(config.get("platescan:recordRetentionDays", 365)),
-        architecture=architecture,
-        trace_reservoir_per_s=int(tracing.get("reservoirPerSecond", 1)),
-        trace_fixed_rate=float(tracing.get("fixedRate", 0.05)),
-        trace_api=bool(tracing.get("api", True)),
-        table_class=table_class,
-    )
+def load_stack(name: str, root: Path = REPO_ROOT) -> StackConfig:
+    """The stack's settings from `Pulumi.<name>.yaml`, read and checked as `pulumi up` does."""
+    return load_file(name, root)
 
 
 def bench_line(path: Path) -> dict[str, Any]:
@@ -255,7 +209,7 @@ def estimate(
     engine: str,
     *,
     photos: int,
-    stack: Stack,
+    stack: StackConfig,
     prices: dict[str, Any],
     durations_s: dict[str, float],
     cold_start_s: dict[str, float],
@@ -311,9 +265,11 @@ def estimate(
     # Lambda tasks follow that decision; the API function (behind an HTTP API, which X-Ray
     # does not trace) is sampled by Lambda at its fixed rate, or not traced at all.
     pipeline_traces = xray_sampled(
-        photos_per_s, stack.trace_reservoir_per_s, stack.trace_fixed_rate
+        photos_per_s, stack.tracing.reservoir_per_s, stack.tracing.fixed_rate
     )
-    api_traces = usage["api_requests_per_photo"] * xray_sampled(api_per_s) if stack.trace_api else 0
+    api_traces = (
+        usage["api_requests_per_photo"] * xray_sampled(api_per_s) if stack.tracing.api else 0
+    )
     traces = pipeline_traces + api_traces
     log_gb = lambda_requests * usage["log_bytes_per_invocation"] / 1e9
 
@@ -355,7 +311,7 @@ def estimate(
             "table_class": stack.table_class,
         },
         "fixed_usd_per_month": round(fixed, 2),
-        "stack": stack.name,
+        "stack": stack.stack,
         "prices_taken": prices["prices"]["taken"],
     }
     return Estimate(engine, photos, breakdown, details)
@@ -364,7 +320,7 @@ def estimate(
 # -- the command -------------------------------------------------------------------------
 
 
-def _overrides(stack: Stack, args: argparse.Namespace) -> Stack:
+def _overrides(stack: StackConfig, args: argparse.Namespace) -> StackConfig:
     """The stack with the command line's --memory, --architecture and retention applied."""
     memory = dict(stack.memory_mb)
     for item in args.memory:

@@ -1,0 +1,108 @@
+"""The local text detection engine: rapidocr's PP-OCR models on onnxruntime.
+
+It returns Rekognition DetectText's response shape, with focused re-reads of plate-like
+text added as extra lines. The package's parts:
+
+- `models`: the detector and recogniser the rapidocr wheel ships, one set per worker;
+- `decoding`: the recogniser's probabilities to text, plate characters and layouts;
+- `geometry`: quads, crops and DetectText's shape;
+- `strategy`: how closely to look at a photo, until a given stop rule is sure;
+- `pool`: the worker threads.
+
+This module composes them: the process's pool reads every photo with the plate
+validator's confidence as its stop rule, and `OnnxDetector` reads photos from S3.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+from botocore.exceptions import BotoCoreError, ClientError
+from PIL import Image
+
+from platescan import aws
+from platescan.detections import DetectTextResponse
+from platescan.engines.onnx.models import MODEL_VERSION
+from platescan.engines.onnx.pool import Pool, worker_count
+from platescan.errors import DetectorUnavailable, UnsupportedImage
+from platescan.images import load_image
+from platescan.plates.reader import read_plates
+
+__all__ = [
+    "CONFIDENT",
+    "MODEL_VERSION",
+    "OnnxDetector",
+    "detect_bytes",
+    "detect_image",
+    "get_pool",
+    "validator_is_sure",
+]
+
+DEFAULT_TIMEOUT_S = 30.0
+# Once the validator gives a photo's best plate this confidence (a first look that sure is
+# about 97% right on the US set), the engine stops looking: a clear first look gets no
+# focused re-reads, and a photo in doubt no more of them than it takes to be sure.
+CONFIDENT = 0.6
+
+
+def validator_is_sure(response: DetectTextResponse) -> bool:
+    """The engine's stop rule: the validator already reads a plate with little doubt."""
+    plates = read_plates(dict(response))
+    return bool(plates) and float(plates[0]["confidence"]) >= CONFIDENT
+
+
+_POOL_LOCK = threading.Lock()
+_POOL: Pool | None = None
+
+
+def get_pool() -> Pool:
+    """The process's OCR pool, created on first use (once, even when threads race to it)."""
+    global _POOL
+    if _POOL is None:
+        with _POOL_LOCK:
+            if _POOL is None:
+                _POOL = Pool(worker_count(), validator_is_sure)
+    return _POOL
+
+
+def _timeout() -> float:
+    return float(os.environ.get("OCR_TIMEOUT_S", DEFAULT_TIMEOUT_S))
+
+
+def detect_image(image: Image.Image | np.ndarray, *, timeout_s: float | None = None) -> dict:
+    """DetectText's response for an upright image (PIL, or an RGB array), without S3."""
+    rgb = np.asarray(image.convert("RGB")) if isinstance(image, Image.Image) else image
+    return dict(get_pool().submit(np.ascontiguousarray(rgb), timeout_s or _timeout()))
+
+
+def detect_bytes(data: bytes, *, timeout_s: float | None = None) -> dict:
+    """DetectText's response for encoded JPEG/PNG bytes (EXIF orientation honoured)."""
+    try:
+        image = load_image(data)
+    except (OSError, ValueError) as exc:
+        raise UnsupportedImage(f"the image cannot be decoded: {exc}") from exc
+    return detect_image(image, timeout_s=timeout_s)
+
+
+class OnnxDetector:
+    """DetectText-shaped text detection on the local ONNX OCR engine."""
+
+    name = "onnx"
+
+    def detect(self, *, bucket: str, key: str, version_id: str | None = None) -> dict:
+        params = {"Bucket": bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
+        try:
+            data = aws.client("s3").get_object(**params)["Body"].read()
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "NoSuchVersion", "404"):
+                # Deleted or replaced since upload: retrying cannot bring it back.
+                raise UnsupportedImage(f"s3://{bucket}/{key} no longer exists ({code})") from exc
+            raise DetectorUnavailable(f"could not read s3://{bucket}/{key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise DetectorUnavailable(f"could not read s3://{bucket}/{key}: {exc}") from exc
+        return detect_bytes(data)

@@ -1,0 +1,148 @@
+"""The local stack is built from the deployed contract: same table, same rules.
+
+The tests run against the local stack, so a difference between its table or rules and the
+deployed ones would go untested. Both are built from `platescan.contract`; these tests hold
+what each side actually created equal, not just the constants they read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pulumi_harness import Deployment
+
+from platescan import aws, contract
+from platescan.local.runtime import LocalStack
+
+TABLE = "aws:dynamodb/table:Table"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+
+
+@pytest.fixture
+def local(stack_factory: Callable[..., LocalStack]) -> LocalStack:
+    return stack_factory(engine="rekognition")
+
+
+def _deployed_table(deployment: Deployment) -> dict[str, Any]:
+    (table,) = deployment.of_type(TABLE)
+    return {
+        "hash_key": table["hashKey"],
+        "attributes": sorted((a["name"], a["type"]) for a in table["attributes"]),
+        "indexes": sorted(
+            (
+                index["name"],
+                tuple((k["attributeName"], k["keyType"]) for k in index["keySchemas"]),
+                index["projectionType"],
+            )
+            for index in table["globalSecondaryIndexes"]
+        ),
+        "ttl": table["ttl"]["attributeName"] if table["ttl"]["enabled"] else None,
+        "billing": table["billingMode"],
+    }
+
+
+def _local_table(stack: LocalStack) -> dict[str, Any]:
+    dynamodb = aws.client("dynamodb")
+    table = dynamodb.describe_table(TableName=stack.config.table)["Table"]
+    ttl = dynamodb.describe_time_to_live(TableName=stack.config.table)
+    ttl_spec = ttl["TimeToLiveDescription"]
+    (hash_key,) = (k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH")
+    return {
+        "hash_key": hash_key,
+        "attributes": sorted(
+            (a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]
+        ),
+        "indexes": sorted(
+            (
+                index["IndexName"],
+                tuple((k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]),
+                index["Projection"]["ProjectionType"],
+            )
+            for index in table.get("GlobalSecondaryIndexes", [])
+        ),
+        "ttl": ttl_spec.get("AttributeName") if ttl_spec["TimeToLiveStatus"] == "ENABLED" else None,
+        "billing": table["BillingModeSummary"]["BillingMode"],
+    }
+
+
+def test_the_local_table_is_the_deployed_table(
+    deployments: dict[str, Deployment], local: LocalStack
+) -> None:
+    deployed = _deployed_table(deployments["prod"])
+    assert deployed == _deployed_table(deployments["dev"])
+    assert _local_table(local) == deployed
+    # And both are the contract's, index and TTL included.
+    assert (contract.PLATE_INDEX, ((contract.PLATE_TEXT, "HASH"),), "ALL") in deployed["indexes"]
+    assert deployed["ttl"] == contract.TTL_ATTRIBUTE
+
+
+def _rule_by_target(deployment: Deployment, target_arn: str) -> dict[str, Any]:
+    (target,) = deployment.where(TARGET, arn=target_arn)
+    (rule,) = deployment.where(RULE, name=target["rule"])
+    return dict(json.loads(rule["eventPattern"]))
+
+
+def _local_rules(stack: LocalStack) -> dict[str, dict[str, Any]]:
+    """Each local rule's pattern, keyed by the ARN its one target names."""
+    events = aws.client("events")
+    found: dict[str, dict[str, Any]] = {}
+    for rule in events.list_rules()["Rules"]:
+        (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        found[target["Arn"]] = json.loads(rule["EventPattern"])
+    return found
+
+
+def _with_names(pattern: dict[str, Any], bucket: str, state_machine: str) -> dict[str, Any]:
+    """A pattern with this stack's bucket or state machine written in (they differ by stack)."""
+    pattern = json.loads(json.dumps(pattern))
+    detail = pattern["detail"]
+    if "bucket" in detail:
+        detail["bucket"]["name"] = [bucket]
+    if "stateMachineArn" in detail:
+        detail["stateMachineArn"] = [state_machine]
+    return pattern
+
+
+def test_the_local_rules_are_the_deployed_rules(
+    deployments: dict[str, Deployment], local: LocalStack
+) -> None:
+    deployment = deployments["prod"]
+    (machine,) = deployment.of_type("aws:sfn/stateMachine:StateMachine")
+    (bucket,) = [b for b in deployment.of_type("aws:s3/bucket:Bucket") if "uploads" in b.name]
+    listener = deployment.named("aws:lambda/function:Function", "platescan-mark-failed")
+    deployed = {
+        "start the pipeline": _rule_by_target(deployment, machine["arn"]),
+        "mark failed": _rule_by_target(deployment, listener["arn"]),
+    }
+    rules = _local_rules(local)
+    assert len(rules) == len(deployed) == 2
+    local_rules = {
+        "start the pipeline": rules[local.state_machine_arn],
+        "mark failed": rules[local.function_arns["mark_failed"]],
+    }
+    for purpose, pattern in deployed.items():
+        # Given the deployed pattern with the local bucket and state machine written in
+        expected = _with_names(pattern, local.config.bucket, local.state_machine_arn)
+        # Then the local rule for the same purpose matches exactly the same events
+        assert local_rules[purpose] == expected, purpose
+    # The deployed patterns name the deployed bucket and state machine, nothing broader.
+    assert deployed["start the pipeline"]["detail"]["bucket"]["name"] == [bucket["bucket"]]
+    assert deployed["mark failed"]["detail"]["stateMachineArn"] == [machine["arn"]]
+    assert deployed["start the pipeline"]["detail"]["object"]["key"] == [
+        {"prefix": contract.UPLOADS_PREFIX}
+    ]
+
+
+def test_the_functions_and_placeholders_are_the_deployed_ones(
+    deployments: dict[str, Deployment], local: LocalStack
+) -> None:
+    deployed = {
+        r["name"].removeprefix("platescan-prod-").replace("-", "_")
+        for r in deployments["prod"].of_type("aws:lambda/function:Function")
+    }
+    assert deployed == set(contract.FUNCTIONS) == set(local.function_arns)
+    assert set(contract.PLACEHOLDERS) == set(contract.PIPELINE_FUNCTIONS)
