@@ -105,7 +105,8 @@ class Pipeline(pulumi.ComponentResource):
             "read_metadata": (
                 [
                     policies.allow("ReadUploads", read_objects, [uploads_objects]),
-                    policies.allow("MarkProcessing", ["dynamodb:PutItem"], [table.arn]),
+                    # An update: the record the API wrote (owner, file name) stays on it.
+                    policies.allow("MarkProcessing", ["dynamodb:UpdateItem"], [table.arn]),
                 ],
                 {Env.RESULTS_TABLE: table.name},
                 "HeadObject and image checks; marks the record PROCESSING",
@@ -123,7 +124,7 @@ class Pipeline(pulumi.ComponentResource):
             "write_result": (
                 [
                     policies.allow(
-                        "WriteResult", ["dynamodb:PutItem", "dynamodb:GetItem"], [table.arn]
+                        "WriteResult", ["dynamodb:UpdateItem", "dynamodb:GetItem"], [table.arn]
                     )
                 ],
                 {
