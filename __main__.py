@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pulumi
 
 from infra import config
+from infra.alerts import Alerts, AlertsArgs
 from infra.api import Api, ApiArgs
 from infra.auth import Auth, AuthArgs
 from infra.monitoring import Monitoring, MonitoringArgs
@@ -32,7 +33,8 @@ website = Website(
     WebsiteArgs(config=cfg, uploads_bucket=storage.uploads.bucket, api_url=api_url, auth=auth),
 )
 resolve_site_origin(website.origin)
-pipeline = Pipeline("platescan", PipelineArgs(config=cfg, storage=storage))
+alerts = Alerts("platescan", AlertsArgs(config=cfg))
+pipeline = Pipeline("platescan", PipelineArgs(config=cfg, storage=storage, alerts=alerts))
 api = Api(
     "platescan",
     ApiArgs(
@@ -64,3 +66,5 @@ pulumi.export("results_table", storage.table.name)
 pulumi.export("state_machine_arn", pipeline.state_machine.arn)
 pulumi.export("user_pool_id", auth.user_pool_id)
 pulumi.export("user_pool_client_id", auth.client_id)
+pulumi.export("event_bus", alerts.bus.name)
+pulumi.export("alerts_topic_arn", alerts.topic.arn)

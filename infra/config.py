@@ -63,6 +63,24 @@ class Tracing:
 
 
 @dataclass(frozen=True)
+class Alerts:
+    """Where "Plate Matched" alerts go besides the bus, and when a reading needs review.
+
+    The webhook is an EventBridge API destination: its key (`platescan:alertWebhookKey`,
+    set with `pulumi config set --secret`) is sent in `webhook_header` with every call and
+    kept by EventBridge in Secrets Manager, never in the stack file. In a Pulumi program
+    the key is a secret Output; read from the file (cost tools) it is the stored text.
+    """
+
+    email: str | None = None
+    webhook_url: str | None = None
+    webhook_header: str = "X-Api-Key"
+    webhook_key: Any = None
+    webhook_rate_per_s: int = 10
+    review_threshold: float = 0.8
+
+
+@dataclass(frozen=True)
 class Accounts:
     """The user pool's settings: sign-up, MFA, passwords, and each user's daily upload quota."""
 
@@ -97,6 +115,7 @@ class StackConfig:
     # (they are personal data); a stack may turn them on to debug.
     log_personal_data: bool = False
     accounts: Accounts = Accounts()
+    alerts: Alerts = Alerts()
 
     @property
     def prefix(self) -> str:
@@ -172,6 +191,7 @@ class Source(Protocol):
     def get_bool(self, key: str) -> bool | None: ...
     def get_object(self, key: str) -> Any: ...
     def require_int(self, key: str) -> int: ...
+    def get_secret(self, key: str) -> Any: ...
 
 
 class FileSource:
@@ -209,6 +229,9 @@ class FileSource:
             raise ValueError(f"{self._path.name} must set {self._namespace}:{key}")
         return value
 
+    def get_secret(self, key: str) -> Any:
+        return self.get(key)
+
     def require(self, key: str) -> str:
         value = self.get(key)
         if value is None:
@@ -239,6 +262,36 @@ def _accounts(raw: dict[str, Any] | None) -> Accounts:
         mfa=cast(Mfa, mfa),
         password_min_length=length,
         daily_upload_quota=quota,
+    )
+
+
+def _alerts(cfg: Source) -> Alerts:
+    raw = cfg.get_object("alerts") or {}
+    unknown = set(raw) - {"email", "webhookUrl", "webhookHeader", "webhookRatePerSecond"}
+    if unknown:
+        raise ValueError(f"platescan:alerts has unknown keys: {', '.join(sorted(unknown))}")
+    url = raw.get("webhookUrl") or None
+    if url is not None and not str(url).startswith("https://"):
+        raise ValueError(f"platescan:alerts.webhookUrl must be an https:// URL; got {url!r}")
+    key = cfg.get_secret("alertWebhookKey")
+    if url and key is None:
+        raise ValueError(
+            "platescan:alerts.webhookUrl needs a key: pulumi config set --secret "
+            "platescan:alertWebhookKey <value>"
+        )
+    rate = int(raw.get("webhookRatePerSecond", 10))
+    if not 1 <= rate <= 300:
+        raise ValueError(f"platescan:alerts.webhookRatePerSecond must be 1-300; got {rate}")
+    threshold = float(cfg.get("reviewThreshold") or 0.8)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"platescan:reviewThreshold must be between 0 and 1; got {threshold}")
+    return Alerts(
+        email=raw.get("email") or None,
+        webhook_url=url,
+        webhook_header=str(raw.get("webhookHeader") or "X-Api-Key"),
+        webhook_key=key if url else None,
+        webhook_rate_per_s=rate,
+        review_threshold=threshold,
     )
 
 
@@ -315,4 +368,5 @@ def from_source(cfg: Source, *, project: str, stack: str, region: str) -> StackC
         table_class=cast(TableClass, table_class),
         log_personal_data=cfg.get_bool("logPersonalData") or False,
         accounts=_accounts(cfg.get_object("accounts")),
+        alerts=_alerts(cfg),
     )

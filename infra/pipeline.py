@@ -18,6 +18,7 @@ import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from infra import packaging, policies
+from infra.alerts import Alerts
 from infra.config import StackConfig
 from infra.function import Function, FunctionArgs, ImageCode, ZipCode
 from infra.storage import Storage
@@ -27,7 +28,13 @@ from platescan.contract import PIPELINE_FUNCTIONS, Env
 
 # Lambda timeouts stay under the Task's TimeoutSeconds in the ASL, so a slow invocation
 # surfaces as the function's own timeout error, which the state machine retries.
-TIMEOUTS_S = {"read_metadata": 20, "detect_text": 90, "validate_plate": 20, "write_result": 20}
+TIMEOUTS_S = {
+    "read_metadata": 20,
+    "detect_text": 90,
+    "validate_plate": 20,
+    "write_result": 20,
+    "check_watchlists": 20,
+}
 # The image platform for each Lambda architecture (the base image publishes both).
 DOCKER_PLATFORMS = {
     "arm64": docker_build.Platform.LINUX_ARM64,
@@ -52,10 +59,11 @@ def failed_execution_pattern(state_machine_arn: str) -> str:
 
 @dataclass
 class PipelineArgs:
-    """The pipeline reads the uploads bucket and writes the results table."""
+    """The pipeline reads the uploads bucket, writes the results table and raises alerts."""
 
     config: StackConfig
     storage: Storage
+    alerts: Alerts
 
 
 class Pipeline(pulumi.ComponentResource):
@@ -132,6 +140,28 @@ class Pipeline(pulumi.ComponentResource):
                     Env.RETENTION_DAYS: str(cfg.record_retention_days),
                 },
                 "Idempotent write of the result record",
+            ),
+            "check_watchlists": (
+                [
+                    policies.allow("ReadRecord", ["dynamodb:GetItem"], [table.arn]),
+                    policies.allow(
+                        "ReadWatchlists", ["dynamodb:Query"], [args.alerts.watchlists.arn]
+                    ),
+                    policies.allow(
+                        "ClaimAlerts",
+                        ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
+                        [args.alerts.alerts.arn],
+                    ),
+                    policies.allow("PublishAlerts", ["events:PutEvents"], [args.alerts.bus.arn]),
+                ],
+                {
+                    Env.RESULTS_TABLE: table.name,
+                    Env.WATCHLISTS_TABLE: args.alerts.watchlists.name,
+                    Env.ALERTS_TABLE: args.alerts.alerts.name,
+                    Env.EVENT_BUS_NAME: args.alerts.bus.name,
+                    Env.RETENTION_DAYS: str(cfg.record_retention_days),
+                },
+                "Matches the record against its owner's watchlist; one alert per entry",
             ),
         }
 

@@ -104,10 +104,85 @@ def create_table_request(table_name: str, schema: TableSchema = TABLE) -> dict[s
     }
 
 
+# -- watchlists and alerts ------------------------------------------------------------------
+# Both tables are keyed by owner (Cognito `sub`) first: every read is a query on one owner's
+# items, never a scan. Written in DynamoDB's CreateTable shape (less name and billing), which
+# the local stack passes as is and `infra/alerts.py` turns into a Pulumi Table.
+
+NEWEST_INDEX = "newest"  # the alerts table's local index: one owner's alerts by time
+WATCHLISTS_SCHEMA: dict[str, Any] = {
+    "AttributeDefinitions": [
+        {"AttributeName": "owner", "AttributeType": "S"},
+        {"AttributeName": "entry_id", "AttributeType": "S"},
+    ],
+    "KeySchema": [
+        {"AttributeName": "owner", "KeyType": "HASH"},
+        {"AttributeName": "entry_id", "KeyType": "RANGE"},
+    ],
+}
+# alert_id is "{upload_id}#{entry_id}": the key itself makes an alert unique per photo and
+# entry (see platescan/alerts.py).
+ALERTS_SCHEMA: dict[str, Any] = {
+    "AttributeDefinitions": [
+        {"AttributeName": "owner", "AttributeType": "S"},
+        {"AttributeName": "alert_id", "AttributeType": "S"},
+        {"AttributeName": "alerted_at", "AttributeType": "S"},
+    ],
+    "KeySchema": [
+        {"AttributeName": "owner", "KeyType": "HASH"},
+        {"AttributeName": "alert_id", "KeyType": "RANGE"},
+    ],
+    "LocalSecondaryIndexes": [
+        {
+            "IndexName": NEWEST_INDEX,
+            "KeySchema": [
+                {"AttributeName": "owner", "KeyType": "HASH"},
+                {"AttributeName": "alerted_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
+}
+
+# "Plate Matched" events, as the Check Watchlists step puts them on the stack's own bus.
+PLATE_MATCHED_SOURCE = "platescan"
+PLATE_MATCHED_DETAIL_TYPE = "Plate Matched"
+
+
+def plate_matched_pattern() -> dict[str, Any]:
+    """Alerts: every "Plate Matched" event this stack publishes on its own bus."""
+    return {"source": [PLATE_MATCHED_SOURCE], "detail-type": [PLATE_MATCHED_DETAIL_TYPE]}
+
+
+# The e-mail an alert becomes on the SNS topic: one readable line and the ids to look it up,
+# instead of the raw event JSON. The same InputTransformer deployed and local.
+ALERT_EMAIL_TRANSFORMER: dict[str, Any] = {
+    "InputPathsMap": {
+        "plate": "$.detail.plate_read",
+        "entry": "$.detail.entry.plate",
+        "label": "$.detail.entry.label",
+        "how": "$.detail.how",
+        "confidence": "$.detail.confidence",
+        "upload": "$.detail.upload_id",
+        "at": "$.detail.alerted_at",
+    },
+    "InputTemplate": (
+        '"platescan read <plate> at <at>: it matches watchlist entry <entry> (<label>), '
+        '<how> match, confidence <confidence>. Upload <upload>."'
+    ),
+}
+
+
 # -- functions and the state machine ---------------------------------------------------------
 
 # The function folders under functions/, in the order of the pipeline, then the others.
-PIPELINE_FUNCTIONS = ("read_metadata", "detect_text", "validate_plate", "write_result")
+PIPELINE_FUNCTIONS = (
+    "read_metadata",
+    "detect_text",
+    "validate_plate",
+    "write_result",
+    "check_watchlists",
+)
 FUNCTIONS = (*PIPELINE_FUNCTIONS, "mark_failed", "api")
 
 # The ASL placeholder that receives each pipeline function's ARN.
@@ -116,6 +191,7 @@ PLACEHOLDERS = {
     "detect_text": "DetectTextFunctionArn",
     "validate_plate": "ValidatePlateFunctionArn",
     "write_result": "WriteResultFunctionArn",
+    "check_watchlists": "CheckWatchlistsFunctionArn",
 }
 
 
@@ -218,6 +294,10 @@ class Env:
     DAILY_UPLOAD_QUOTA = "DAILY_UPLOAD_QUOTA"
     # "true" lets plates and file names into logs and traces (a stack's debugging setting).
     LOG_PERSONAL_DATA = "LOG_PERSONAL_DATA"
+    WATCHLISTS_TABLE = "WATCHLISTS_TABLE"
+    ALERTS_TABLE = "ALERTS_TABLE"
+    EVENT_BUS_NAME = "EVENT_BUS_NAME"
+    REVIEW_THRESHOLD = "REVIEW_THRESHOLD"
     # Local mode only: where browsers reach the S3 stand-in.
     S3_PUBLIC_ENDPOINT = "S3_PUBLIC_ENDPOINT"
 
@@ -331,3 +411,18 @@ class WriteResultOutput(TypedDict):
     upload_id: str
     status: str
     plate_count: int  # not the plates: execution output is kept free of personal data
+
+
+class CheckWatchlistsInput(TypedDict):
+    """Check Watchlists reads the record back by id; the execution ARN names the claimer."""
+
+    upload_id: str
+    execution_arn: str
+
+
+class CheckWatchlistsOutput(TypedDict):
+    """Counts only: plates stay out of the execution's history."""
+
+    upload_id: str
+    matched: int
+    raised: int

@@ -23,6 +23,12 @@ class Settings:
     log_personal_data: bool
     # Local mode only: where browsers reach the S3 stand-in (presigned URLs point there).
     s3_public_endpoint: str | None
+    # Watchlists, alerts and the bus alerts are published on (check_watchlists, api).
+    watchlists_table: str = "platescan-watchlists"
+    alerts_table: str = "platescan-alerts"
+    event_bus: str = "platescan-events"
+    # A reading whose top plate is less sure than this is marked "needs review".
+    review_threshold: float = 0.8
 
 
 @lru_cache(maxsize=1)
@@ -41,4 +47,8 @@ def get_settings() -> Settings:
         daily_upload_quota=int(env.get("DAILY_UPLOAD_QUOTA", "200")),
         s3_public_endpoint=env.get("S3_PUBLIC_ENDPOINT") or None,
         log_personal_data=env.get("LOG_PERSONAL_DATA", "false").lower() == "true",
+        watchlists_table=env.get("WATCHLISTS_TABLE", "platescan-watchlists"),
+        alerts_table=env.get("ALERTS_TABLE", "platescan-alerts"),
+        event_bus=env.get("EVENT_BUS_NAME", "platescan-events"),
+        review_threshold=float(env.get("REVIEW_THRESHOLD", "0.8")),
     )

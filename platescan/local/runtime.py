@@ -23,9 +23,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from platescan import asl, auth, aws, contract, dynamo, records
+from platescan import alerts, asl, auth, aws, contract, dynamo, records
 from platescan.contract import Env
-from platescan.local import seams
+from platescan.local import seams, webhook
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
@@ -39,6 +39,15 @@ class LocalConfig:
     region: str = "us-east-1"
     bucket: str = "platescan-uploads"
     table: str = "platescan-results"
+    watchlists_table: str = "platescan-watchlists"
+    alerts_table: str = "platescan-alerts"
+    event_bus: str = "platescan-events"
+    alerts_topic: str = "platescan-alerts"
+    # Readings less sure than this are marked "needs review" (the stack's reviewThreshold).
+    review_threshold: float = 0.8
+    # Where "Plate Matched" events are POSTed, as the stack's API destination does; None:
+    # no webhook (the local server points it at its own test webhook).
+    webhook_url: str | None = None
     state_machine: str = "platescan-pipeline"
     site_origin: str = "http://127.0.0.1:8000"
     # Multiplies the state machine's Retry waits; tests use a small value.
@@ -59,6 +68,7 @@ class LocalStack:
         self.handlers: dict[str, Any] = {}
         self.function_arns: dict[str, str] = {}
         self.state_machine_arn = ""
+        self.alerts_topic_arn = ""
         self.registry = seams.REGISTRY
         self.user_pool_id = ""
         self.client_id = ""
@@ -126,6 +136,10 @@ class LocalStack:
             Env.REGION_HINT: cfg.region_hint or "",
             Env.SITE_ORIGIN: cfg.site_origin,
             Env.DAILY_UPLOAD_QUOTA: str(cfg.daily_upload_quota),
+            Env.WATCHLISTS_TABLE: cfg.watchlists_table,
+            Env.ALERTS_TABLE: cfg.alerts_table,
+            Env.EVENT_BUS_NAME: cfg.event_bus,
+            Env.REVIEW_THRESHOLD: str(cfg.review_threshold),
             "POWERTOOLS_SERVICE_NAME": "platescan",
             "POWERTOOLS_METRICS_NAMESPACE": "platescan",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -157,6 +171,17 @@ class LocalStack:
                 "Enabled": True,
                 "AttributeName": contract.TABLE.ttl_attribute,
             },
+        )
+
+        for name, schema in (
+            (cfg.watchlists_table, alerts.WATCHLISTS_SCHEMA),
+            (cfg.alerts_table, alerts.ALERTS_SCHEMA),
+        ):
+            dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **schema)
+        # Alerts expire with the records they point at (as deployed); entries never do.
+        dynamodb.update_time_to_live(
+            TableName=cfg.alerts_table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": contract.TTL_ATTRIBUTE},
         )
 
     def _create_user_pool(self) -> None:
@@ -320,6 +345,47 @@ class LocalStack:
         events.put_targets(
             Rule="platescan-execution-failed",
             Targets=[{"Id": "mark-failed", "Arn": self.function_arns["mark_failed"]}],
+        )
+        self._create_alert_routes()
+
+    def _create_alert_routes(self) -> None:
+        """The stack's bus, and its rule sending alerts to the topic (and the webhook)."""
+        cfg = self.config
+        events = aws.client("events")
+        events.create_event_bus(Name=cfg.event_bus)
+        self.alerts_topic_arn = aws.client("sns").create_topic(Name=cfg.alerts_topic)["TopicArn"]
+        events.put_rule(
+            Name="platescan-plate-matched",
+            EventBusName=cfg.event_bus,
+            EventPattern=json.dumps(contract.plate_matched_pattern()),
+        )
+        targets: list[dict[str, Any]] = [
+            {
+                "Id": "email",
+                "Arn": self.alerts_topic_arn,
+                "InputTransformer": contract.ALERT_EMAIL_TRANSFORMER,
+            }
+        ]
+        if cfg.webhook_url:
+            connection = events.create_connection(
+                Name="platescan-webhook",
+                AuthorizationType="API_KEY",
+                AuthParameters={
+                    "ApiKeyAuthParameters": {
+                        "ApiKeyName": webhook.API_KEY_HEADER,
+                        "ApiKeyValue": "local-webhook-key",
+                    }
+                },
+            )
+            destination = events.create_api_destination(
+                Name="platescan-webhook",
+                ConnectionArn=connection["ConnectionArn"],
+                InvocationEndpoint=cfg.webhook_url,
+                HttpMethod="POST",
+            )
+            targets.append({"Id": "webhook", "Arn": destination["ApiDestinationArn"]})
+        events.put_targets(
+            Rule="platescan-plate-matched", EventBusName=cfg.event_bus, Targets=targets
         )
 
     # -- using it ------------------------------------------------------------------------

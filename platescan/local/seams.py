@@ -5,7 +5,10 @@ Docker, delivers EventBridge events only to SQS/logs/buses, and emits no Step Fu
 status-change events. These patches close exactly those gaps and nothing else:
 
 1. `LambdaFunction._invoke_lambda` runs the registered handler in-process;
-2. `Rule.send_to_targets` also delivers to Step Functions (StartExecution) and Lambda targets;
+2. `Rule.send_to_targets` also delivers to Step Functions (StartExecution), Lambda, SNS and
+   API destination targets (moto raises on SNS targets, and calls an API destination with
+   neither the event as body nor the connection's credentials); SNS and webhook deliveries
+   are recorded in the registry and written to the console;
 3. `BaseExecutionWorkerCommunication.terminated` publishes "Step Functions Execution Status
    Change" events, so the FAILED listener runs as it does in AWS;
 4. the retrier's `time.sleep` can be scaled down, so tests do not wait out real backoff;
@@ -107,6 +110,8 @@ class Registry:
     # executions it waits on).
     generation: int = 0
     changed: threading.Condition = field(default_factory=threading.Condition)
+    # What rules delivered to SNS topics and API destinations (alerts), in order.
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
 
     def bump(self) -> None:
         with self.changed:
@@ -312,7 +317,97 @@ def invoke_lambda_task(
     return response
 
 
-EXTRA_TARGET_SERVICES = ("states", "lambda")
+EXTRA_TARGET_SERVICES = ("states", "lambda", "sns")
+WEBHOOK_TIMEOUT_S = 5
+
+
+def _is_ours(arn: str) -> bool:
+    """Targets these seams deliver: moto delivers the others (SQS, logs, buses)."""
+    parts = arn.split(":")
+    return parts[2] in EXTRA_TARGET_SERVICES or (
+        parts[2] == "events" and parts[5].startswith("api-destination/")
+    )
+
+
+def _json_path(event: dict[str, Any], path: str) -> Any:
+    """The value at a `$.a.b` path of an event (the only paths InputPathsMap needs here)."""
+    value: Any = event
+    for part in path.removeprefix("$").strip(".").split("."):
+        if not part:
+            continue
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def transform_input(target: dict[str, Any], event: dict[str, Any]) -> str:
+    """What EventBridge sends a target: the event as JSON, or its InputTransformer's output.
+
+    As EventBridge documents it: each `<name>` is replaced by the value at its path (text
+    as is, other values as JSON, a missing value as nothing); a template that is one
+    quoted string sends that string's text.
+    """
+    transformer = target.get("InputTransformer")
+    if not transformer:
+        return json.dumps(event, default=str)
+    text = str(transformer["InputTemplate"])
+    for name, path in (transformer.get("InputPathsMap") or {}).items():
+        value = _json_path(event, path)
+        shown = "" if value is None else value if isinstance(value, str) else json.dumps(value)
+        text = text.replace(f"<{name}>", shown)
+    if text.startswith('"') and text.endswith('"'):
+        return str(json.loads(text))
+    return text
+
+
+def _publish_to_topic(rule: Any, topic_arn: str, message: str) -> None:
+    from moto.sns.models import sns_backends
+
+    sns_backends[rule.account_id][rule.region_name].publish(message=message, arn=topic_arn)
+    REGISTRY.deliveries.append({"kind": "sns", "target": topic_arn, "message": message})
+    # The console stands in for the e-mail the topic sends in AWS.
+    log.warning("SNS %s: %s", topic_arn.rsplit(":", 1)[-1], message)
+
+
+def _call_api_destination(rule: Any, arn: str, body: str) -> None:
+    """POST the event to the destination's endpoint with its connection's credentials."""
+    import base64
+    import urllib.error
+    import urllib.request
+
+    backend = events_models.events_backends[rule.account_id][rule.region_name]
+    destination = backend.destinations[arn.split(":")[5].split("/")[1]]
+    connection = next(
+        c for c in backend.connections.values() if c.arn == destination.connection_arn
+    )
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "Amazon/EventBridge/ApiDestinations",
+    }
+    auth = connection.auth_parameters
+    if connection.authorization_type == "API_KEY":
+        key = auth["ApiKeyAuthParameters"]
+        headers[key["ApiKeyName"]] = key["ApiKeyValue"]
+    elif connection.authorization_type == "BASIC":
+        basic = auth["BasicAuthParameters"]
+        pair = f"{basic['Username']}:{basic['Password']}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    request = urllib.request.Request(
+        destination.invocation_endpoint,
+        data=body.encode("utf-8"),
+        headers=headers,
+        method=destination.http_method,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as answer:
+            status = int(answer.status)
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    REGISTRY.deliveries.append(
+        {"kind": "webhook", "target": destination.invocation_endpoint, "status": status}
+    )
+    log.warning("webhook %s answered %s", destination.invocation_endpoint, status)
 
 
 def _deliver_extra_targets(rule: Any, targets: list[dict[str, Any]], event: dict[str, Any]) -> None:
@@ -320,7 +415,11 @@ def _deliver_extra_targets(rule: Any, targets: list[dict[str, Any]], event: dict
         arn = target["Arn"]
         service = arn.split(":")[2]
         try:
-            if service == "states":
+            if service == "sns":
+                _publish_to_topic(rule, arn, transform_input(target, event))
+            elif service == "events":
+                _call_api_destination(rule, arn, transform_input(target, event))
+            elif service == "states":
                 _start_execution(rule, arn, event)
             elif service == "lambda":
                 function = lambda_models.lambda_backends[rule.account_id][rule.region_name]
@@ -408,7 +507,7 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
 
     def send_to_targets(self: Any, event: Any, transform_input: bool = True) -> None:
         # moto raises on target types it does not know: give it only the ones it does.
-        ours = [t for t in self.targets if t["Arn"].split(":")[2] in EXTRA_TARGET_SERVICES]
+        ours = [t for t in self.targets if _is_ours(t["Arn"])]
         if len(ours) < len(self.targets):
             theirs = copy.copy(self)
             theirs.targets = [t for t in self.targets if t not in ours]

@@ -72,6 +72,7 @@ class Deployment:
             "aws:iam/rolePolicy:RolePolicy",
             "aws:s3/bucketPolicy:BucketPolicy",
             "aws:sqs/queuePolicy:QueuePolicy",
+            "aws:sns/topicPolicy:TopicPolicy",
         ):
             for r in self.of_type(typ):
                 yield r.name, json.loads(r["policy"])
@@ -129,6 +130,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state.update(name=physical, arn=f"arn:aws:events:{region}:{account}:rule/{physical}")
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             state.update(name=physical, arn=f"arn:aws:logs:{region}:{account}:log-group:{physical}")
+        elif typ == "aws:cloudwatch/eventBus:EventBus":
+            state.update(
+                name=physical, arn=f"arn:aws:events:{region}:{account}:event-bus/{physical}"
+            )
+        elif typ == "aws:cloudwatch/eventConnection:EventConnection":
+            arn = f"arn:aws:events:{region}:{account}:connection/{physical}/{_suffix(physical)}"
+            state.update(name=physical, arn=arn)
+        elif typ == "aws:cloudwatch/eventApiDestination:EventApiDestination":
+            arn = (
+                f"arn:aws:events:{region}:{account}:api-destination/{physical}/{_suffix(physical)}"
+            )
+            state.update(name=physical, arn=arn)
         elif typ == "aws:sns/topic:Topic":
             state.update(name=physical, arn=f"arn:aws:sns:{region}:{account}:{physical}")
         elif typ == "aws:apigatewayv2/api:Api":

@@ -27,10 +27,15 @@ def local(stack_factory: Callable[..., LocalStack]) -> LocalStack:
     return stack_factory(engine="rekognition")
 
 
-def _deployed_table(deployment: Deployment) -> dict[str, Any]:
-    (table,) = deployment.of_type(TABLE)
+def _deployed_table(deployment: Deployment, name: str = "platescan-results") -> dict[str, Any]:
+    table = deployment.named(TABLE, name)
     return {
         "hash_key": table["hashKey"],
+        "range_key": table.get("rangeKey"),
+        "local_indexes": sorted(
+            (index["name"], index["rangeKey"], index["projectionType"])
+            for index in table.get("localSecondaryIndexes") or []
+        ),
         "attributes": sorted((a["name"], a["type"]) for a in table["attributes"]),
         "indexes": sorted(
             (
@@ -38,21 +43,30 @@ def _deployed_table(deployment: Deployment) -> dict[str, Any]:
                 tuple((k["attributeName"], k["keyType"]) for k in index["keySchemas"]),
                 index["projectionType"],
             )
-            for index in table["globalSecondaryIndexes"]
+            for index in table.get("globalSecondaryIndexes") or []
         ),
         "ttl": table["ttl"]["attributeName"] if table["ttl"]["enabled"] else None,
         "billing": table["billingMode"],
     }
 
 
-def _local_table(stack: LocalStack) -> dict[str, Any]:
+def _local_table(stack: LocalStack, name: str | None = None) -> dict[str, Any]:
     dynamodb = aws.client("dynamodb")
-    table = dynamodb.describe_table(TableName=stack.config.table)["Table"]
-    ttl = dynamodb.describe_time_to_live(TableName=stack.config.table)
+    table = dynamodb.describe_table(TableName=name or stack.config.table)["Table"]
+    ttl = dynamodb.describe_time_to_live(TableName=name or stack.config.table)
     ttl_spec = ttl["TimeToLiveDescription"]
-    (hash_key,) = (k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH")
+    keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
     return {
-        "hash_key": hash_key,
+        "hash_key": keys["HASH"],
+        "range_key": keys.get("RANGE"),
+        "local_indexes": sorted(
+            (
+                index["IndexName"],
+                next(k["AttributeName"] for k in index["KeySchema"] if k["KeyType"] == "RANGE"),
+                index["Projection"]["ProjectionType"],
+            )
+            for index in table.get("LocalSecondaryIndexes", [])
+        ),
         "attributes": sorted(
             (a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]
         ),
@@ -78,6 +92,19 @@ def test_the_local_table_is_the_deployed_table(
     # And both are the contract's, index and TTL included.
     assert (contract.PLATE_INDEX, ((contract.PLATE_TEXT, "HASH"),), "ALL") in deployed["indexes"]
     assert deployed["ttl"] == contract.TTL_ATTRIBUTE
+
+
+@pytest.mark.parametrize(
+    ("name", "local_name"),
+    [("platescan-watchlists", "watchlists_table"), ("platescan-alerts", "alerts_table")],
+)
+def test_the_local_watchlist_and_alert_tables_are_the_deployed_ones(
+    deployments: dict[str, Deployment], local: LocalStack, name: str, local_name: str
+) -> None:
+    deployed = _deployed_table(deployments["prod"], name)
+    assert deployed == _deployed_table(deployments["dev"], name)
+    assert _local_table(local, getattr(local.config, local_name)) == deployed
+    assert deployed["hash_key"] == "owner"  # every read is one owner's query
 
 
 def _rule_by_target(deployment: Deployment, target_arn: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ TASKS = {
     "DetectTextFunctionArn": "platescan-detect-text",
     "ValidatePlateFunctionArn": "platescan-validate-plate",
     "WriteResultFunctionArn": "platescan-write-result",
+    "CheckWatchlistsFunctionArn": "platescan-check-watchlists",
 }
 
 
@@ -83,7 +84,7 @@ def _architecture(deployment: Deployment) -> str:
 def test_functions_layer_and_image_share_the_stacks_architecture(deployment: Deployment) -> None:
     architecture = _architecture(deployment)
     functions = deployment.of_type(FUNCTION)
-    assert len(functions) == 6
+    assert len(functions) == 7
     for function in functions:
         assert function["architectures"] == [architecture], function.name
     (layer,) = deployment.of_type("aws:lambda/layerVersion:LayerVersion")
@@ -147,7 +148,7 @@ def test_bad_tracing_settings_are_refused(build_dir: Path, tracing: dict, match:
         deploy("dev", {"platescan:tracing": tracing})
 
 
-def test_the_state_machine_may_invoke_exactly_its_four_tasks(deployment: Deployment) -> None:
+def test_the_state_machine_may_invoke_exactly_its_five_tasks(deployment: Deployment) -> None:
     statements = _policy_of(deployment, _state_machine(deployment)["roleArn"])
     invoke = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
     assert len(invoke) == 1
@@ -176,7 +177,7 @@ def test_the_upload_target_starts_this_state_machine_with_dlq_and_retries(
     rule = deployment.named(RULE, "platescan-uploads")
     (target,) = deployment.where(TARGET, rule=rule["name"])
     machine = _state_machine(deployment)
-    (queue,) = deployment.of_type("aws:sqs/queue:Queue")
+    queue = deployment.named("aws:sqs/queue:Queue", "platescan-events-dlq")
     assert target["arn"] == machine["arn"]
     assert "input" not in target.inputs and "inputPath" not in target.inputs  # the event as is
     assert target["deadLetterConfig"] == {"arn": queue["arn"]}
@@ -207,7 +208,7 @@ def test_failed_executions_reach_the_mark_failed_function(deployment: Deployment
     }
     listener = deployment.named(FUNCTION, "platescan-mark-failed")
     (target,) = deployment.where(TARGET, rule=rule["name"])
-    (queue,) = deployment.of_type("aws:sqs/queue:Queue")
+    queue = deployment.named("aws:sqs/queue:Queue", "platescan-events-dlq")
     assert target["arn"] == listener["arn"]
     assert target["deadLetterConfig"] == {"arn": queue["arn"]}
     (permission,) = deployment.where(

@@ -142,9 +142,12 @@ def test_rekognition_only_for_detect_text_and_only_with_that_engine(
 def test_each_function_role_touches_only_its_own_resources(deployment: Deployment) -> None:
     bucket = deployment.outputs["uploads_bucket"]
     uploads = f"arn:aws:s3:::{bucket}/uploads/*"
-    table = deployment.where("aws:dynamodb/table:Table")[0]["arn"]
+    table = deployment.named("aws:dynamodb/table:Table", "platescan-results")["arn"]
     index = f"{table}/index/by_plate"
-    dlq = deployment.of_type("aws:sqs/queue:Queue")[0]["arn"]
+    dlq = deployment.named("aws:sqs/queue:Queue", "platescan-events-dlq")["arn"]
+    watchlists = deployment.named("aws:dynamodb/table:Table", "platescan-watchlists")["arn"]
+    alerts = deployment.named("aws:dynamodb/table:Table", "platescan-alerts")["arn"]
+    bus = deployment.named("aws:cloudwatch/eventBus:EventBus", "platescan-events")["arn"]
     reads = {("s3:GetObject", uploads), ("s3:GetObjectVersion", uploads)}
     expected = {
         "read_metadata": reads | {("dynamodb:UpdateItem", table)},
@@ -156,6 +159,14 @@ def test_each_function_role_touches_only_its_own_resources(deployment: Deploymen
         ),
         "validate_plate": set(),
         "write_result": {("dynamodb:UpdateItem", table), ("dynamodb:GetItem", table)},
+        "check_watchlists": {
+            ("dynamodb:GetItem", table),
+            ("dynamodb:Query", watchlists),
+            ("dynamodb:PutItem", alerts),
+            ("dynamodb:GetItem", alerts),
+            ("dynamodb:UpdateItem", alerts),
+            ("events:PutEvents", bus),
+        },
         "mark_failed": {("dynamodb:UpdateItem", table), ("sqs:SendMessage", dlq)},
         "api": {
             ("s3:PutObject", uploads),
@@ -205,8 +216,9 @@ def test_trust_policies_name_one_service_each(deployment: Deployment) -> None:
         (statement,) = json.loads(role["assumeRolePolicy"])["Statement"]
         assert statement["Action"] == "sts:AssumeRole"
         services[role.name] = statement["Principal"]["Service"]
+    webhook = ["events.amazonaws.com"] if "platescan-webhook-role" in services else []
     assert sorted(services.values()) == sorted(
-        ["lambda.amazonaws.com"] * 6 + ["states.amazonaws.com", "events.amazonaws.com"]
+        ["lambda.amazonaws.com"] * 7 + ["states.amazonaws.com", "events.amazonaws.com"] + webhook
     )
 
 
@@ -289,12 +301,21 @@ def test_the_website_is_https_with_security_headers(deployment: Deployment) -> N
 
 
 def test_dead_letters_come_only_from_this_stacks_rules(deployment: Deployment) -> None:
-    (queue,) = deployment.of_type("aws:sqs/queue:Queue")
-    assert queue["sqsManagedSseEnabled"] is True
-    (policy,) = deployment.of_type("aws:sqs/queuePolicy:QueuePolicy")
-    (statement,) = json.loads(policy["policy"])["Statement"]
+    # the pipeline's queue takes its two rules' dead letters, the alerts' queue its rule's
+    senders: list[str] = []
+    queues = deployment.of_type("aws:sqs/queue:Queue")
+    assert len(queues) == 2
+    for queue in queues:
+        assert queue["sqsManagedSseEnabled"] is True
+        (policy,) = [
+            p
+            for p in deployment.of_type("aws:sqs/queuePolicy:QueuePolicy")
+            if p["queueUrl"] == queue["url"]
+        ]
+        (statement,) = json.loads(policy["policy"])["Statement"]
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Action"] == "sqs:SendMessage"
+        assert statement["Resource"] == queue["arn"]
+        senders += _as_list(statement["Condition"]["ArnEquals"]["aws:SourceArn"])
     rules = sorted(r["arn"] for r in deployment.of_type("aws:cloudwatch/eventRule:EventRule"))
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Action"] == "sqs:SendMessage"
-    assert statement["Resource"] == queue["arn"]
-    assert sorted(statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == rules
+    assert sorted(senders) == rules

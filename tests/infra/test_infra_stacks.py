@@ -14,8 +14,7 @@ TABLE = "aws:dynamodb/table:Table"
 
 
 def _table(deployment: Deployment) -> dict:
-    (table,) = deployment.of_type(TABLE)
-    return table.state
+    return deployment.named(TABLE, "platescan-results").state
 
 
 @pytest.mark.parametrize("key", ["prod", "prod-rekognition"])
@@ -71,7 +70,7 @@ def test_retention_settings_reach_bucket_table_and_logs(deployment: Deployment) 
         if "RETENTION_DAYS" in env:
             assert env["RETENTION_DAYS"] == str(cfg["platescan:recordRetentionDays"])
     groups = deployment.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 8  # six functions, the state machine, the API's access log
+    assert len(groups) == 9  # seven functions, the state machine, the API's access log
     assert {g["retentionInDays"] for g in groups} == {cfg["platescan:logRetentionDays"]}
 
 
@@ -82,7 +81,8 @@ def test_functions_get_memory_log_level_and_environment(deployment: Deployment) 
     functions = {f["name"].removeprefix(f"platescan-{deployment.stack}-"): f
                  for f in deployment.of_type(FUNCTION)}  # fmt: skip
     assert set(functions) == {
-        "read-metadata", "detect-text", "validate-plate", "write-result", "mark-failed", "api"
+        "read-metadata", "detect-text", "validate-plate", "write-result", "check-watchlists",
+        "mark-failed", "api",
     }  # fmt: skip
     for short, function in functions.items():
         key = short.replace("-", "_")
@@ -92,7 +92,7 @@ def test_functions_get_memory_log_level_and_environment(deployment: Deployment) 
         assert env["POWERTOOLS_LOG_LEVEL"] == cfg["platescan:logLevel"]
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == f"Platescan/{deployment.stack}"
         assert function["loggingConfig"]["logFormat"] == "JSON"
-        if key in ("read_metadata", "write_result", "mark_failed", "api"):
+        if key in ("read_metadata", "write_result", "check_watchlists", "mark_failed", "api"):
             assert env["RESULTS_TABLE"] == outputs["results_table"], short
     assert (
         functions["api"]["environment"]["variables"]["UPLOADS_BUCKET"]
@@ -116,7 +116,7 @@ def test_throttling_reaches_the_api_stage(deployment: Deployment) -> None:
 def test_alarms_cover_executions_dead_letters_and_every_function(
     deployment: Deployment,
 ) -> None:
-    (topic,) = deployment.of_type("aws:sns/topic:Topic")
+    topic = deployment.named("aws:sns/topic:Topic", "platescan-alarms")
     alarms = deployment.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     metrics = {(a["namespace"], a["metricName"]) for a in alarms}
     assert ("AWS/States", "ExecutionsFailed") in metrics
@@ -129,7 +129,7 @@ def test_alarms_cover_executions_dead_letters_and_every_function(
         assert alarm["alarmActions"] == [topic["arn"]]
         if alarm["namespace"] == "AWS/States":
             assert alarm["dimensions"] == {"StateMachineArn": machine}
-    (queue,) = deployment.of_type("aws:sqs/queue:Queue")
+    queue = deployment.named("aws:sqs/queue:Queue", "platescan-events-dlq")
     (dlq_alarm,) = [a for a in alarms if a["namespace"] == "AWS/SQS"]
     assert dlq_alarm["dimensions"] == {"QueueName": queue["name"]}
 
@@ -149,6 +149,7 @@ def test_outputs_name_the_deployed_resources(deployment: Deployment) -> None:
     assert set(outputs) == {
         "site_url", "api_url", "uploads_bucket", "results_table", "state_machine_arn",
         "user_pool_id", "user_pool_client_id",
+        "event_bus", "alerts_topic_arn",
     }  # fmt: skip
     (distribution,) = deployment.of_type("aws:cloudfront/distribution:Distribution")
     (api,) = deployment.of_type("aws:apigatewayv2/api:Api")
