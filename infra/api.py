@@ -24,9 +24,6 @@ from platescan import contract
 from platescan.auth import ACCESS_TOKEN_SCOPE
 from platescan.contract import ROUTES, Env
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-PRESIGN_EXPIRES_S = 300
-
 
 @dataclass
 class ApiArgs:
@@ -102,8 +99,8 @@ class Api(pulumi.ComponentResource):
                     Env.RESULTS_TABLE: table.name,
                     Env.UPLOADS_BUCKET: bucket.bucket,
                     Env.SITE_ORIGIN: args.site_origin,
-                    Env.MAX_UPLOAD_BYTES: str(MAX_UPLOAD_BYTES),
-                    Env.PRESIGN_EXPIRES_S: str(PRESIGN_EXPIRES_S),
+                    Env.MAX_UPLOAD_BYTES: str(contract.MAX_UPLOAD_BYTES),
+                    Env.PRESIGN_EXPIRES_S: str(contract.PRESIGN_EXPIRES_S),
                     Env.RETENTION_DAYS: str(cfg.record_retention_days),
                     Env.REGION_HINT: cfg.region_hint or "",
                     Env.DAILY_UPLOAD_QUOTA: str(cfg.accounts.daily_upload_quota),

@@ -2,7 +2,7 @@
 
 The Lambda functions reach AWS through botocore's low-level clients, not boto3: importing
 boto3 also imports s3transfer (and with it `multiprocessing.managers`) and its resource
-layer, about 80 ms of every cold start that nothing here uses (issue 7). DynamoDB values
+layer, about 80 ms of every cold start that nothing here uses. DynamoDB values
 are written and read through `platescan.dynamo`. `table()` (boto3's Table resource) is for
 the tools that run outside Lambda (`platescan.tools.load`, tests) and imports boto3 when called.
 """

@@ -24,6 +24,11 @@ from typing import Any, Literal, NotRequired, TypedDict, final
 UPLOADS_PREFIX = "uploads/"
 
 
+# What the API signs into each presigned POST, deployed and local alike.
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+PRESIGN_EXPIRES_S = 300
+
+
 def upload_key(upload_id: str, file_name: str) -> str:
     """The key of an object put by an operator: `uploads/{upload_id}/{file name}` (a safe
     file name). Its record has no owner: admins only."""

@@ -2,7 +2,7 @@
 
 The Lambda functions talk to DynamoDB through botocore's client, which takes and returns
 attribute values in the wire shape (`{"S": "text"}`, `{"N": "12"}`, `{"M": {...}}`), not
-Python values as boto3's Table resource does (issue 7: boto3 costs ~80 ms of every cold
+Python values as boto3's Table resource does (boto3 costs ~80 ms of every cold
 start). This maps the types the records hold, with the same results as the resource:
 
 | Python | DynamoDB | back |

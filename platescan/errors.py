@@ -31,7 +31,3 @@ class UploadAlreadyUsed(PlatescanError):
     One presigned POST yields at most one processed photo: posting the same form again puts
     a new object version under the same key, and the pipeline refuses it.
     """
-
-
-class StaleObjectVersion(PlatescanError):
-    """A newer version of the object already holds the record; nothing to write."""

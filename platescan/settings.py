@@ -1,54 +1,122 @@
-"""Settings of the functions, read once from the environment (names in docs/contracts.md)."""
+"""Settings of the functions, read from the environment (names in `platescan.contract.Env`).
+
+Each function is given the variables it uses (infra/pipeline.py, infra/api.py; the local
+stack sets the same ones) and reads only those, so a setting is looked up when it is first
+used: a missing or malformed variable raises `MissingSetting` naming it, rather than the
+function quietly falling back to a value that belongs to no deployment.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import lru_cache
 
+from platescan.contract import Env
 
-@dataclass(frozen=True)
+
+class MissingSetting(RuntimeError):
+    """A variable the function needs is not set (or is not what it must be)."""
+
+
 class Settings:
-    results_table: str
-    uploads_bucket: str
-    detector_engine: str
-    region_hint: str | None
-    site_origin: str
-    max_upload_bytes: int
-    presign_expires_s: int
-    retention_days: int
-    # Photos one user may upload per UTC day.
-    daily_upload_quota: int
-    # Plates and file names may be logged: a stack's debugging setting, off by default.
-    log_personal_data: bool
-    # Local mode only: where browsers reach the S3 stand-in (presigned URLs point there).
-    s3_public_endpoint: str | None
-    # Watchlists, alerts and the bus alerts are published on (check_watchlists, api).
-    watchlists_table: str = "platescan-watchlists"
-    alerts_table: str = "platescan-alerts"
-    event_bus: str = "platescan-events"
-    # A reading whose top plate is less sure than this is marked "needs review".
-    review_threshold: float = 0.8
+    """The variables of one process's environment, read on use."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = dict(env)
+
+    def _required(self, name: str) -> str:
+        value = self._env.get(name, "").strip()
+        if not value:
+            raise MissingSetting(
+                f"the environment variable {name} is not set; this function needs it "
+                "(the stack sets it in AWS and the local stack sets it locally)"
+            )
+        return value
+
+    def _int(self, name: str) -> int:
+        raw = self._required(name)
+        try:
+            return int(raw)
+        except ValueError:
+            raise MissingSetting(
+                f"the environment variable {name} must be a whole number; it is {raw!r}"
+            ) from None
+
+    @property
+    def results_table(self) -> str:
+        return self._required(Env.RESULTS_TABLE)
+
+    @property
+    def uploads_bucket(self) -> str:
+        return self._required(Env.UPLOADS_BUCKET)
+
+    @property
+    def detector_engine(self) -> str:
+        return self._required(Env.DETECTOR_ENGINE)
+
+    @property
+    def region_hint(self) -> str | None:
+        """Optional: the plate region to prefer when an upload names none."""
+        return self._env.get(Env.REGION_HINT, "").strip() or None
+
+    @property
+    def site_origin(self) -> str:
+        return self._required(Env.SITE_ORIGIN)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self._int(Env.MAX_UPLOAD_BYTES)
+
+    @property
+    def presign_expires_s(self) -> int:
+        return self._int(Env.PRESIGN_EXPIRES_S)
+
+    @property
+    def retention_days(self) -> int:
+        return self._int(Env.RETENTION_DAYS)
+
+    @property
+    def s3_public_endpoint(self) -> str | None:
+        """Local mode only: where browsers reach the S3 stand-in (presigned URLs point there)."""
+        return self._env.get(Env.S3_PUBLIC_ENDPOINT, "").strip() or None
+
+    @property
+    def watchlists_table(self) -> str:
+        return self._required(Env.WATCHLISTS_TABLE)
+
+    @property
+    def alerts_table(self) -> str:
+        return self._required(Env.ALERTS_TABLE)
+
+    @property
+    def event_bus(self) -> str:
+        """The bus alerts are published on (check_watchlists, api)."""
+        return self._required(Env.EVENT_BUS_NAME)
+
+    @property
+    def review_threshold(self) -> float:
+        """A reading whose top plate is less sure than this is marked "needs review"."""
+        raw = self._required(Env.REVIEW_THRESHOLD)
+        try:
+            return float(raw)
+        except ValueError:
+            raise MissingSetting(
+                f"the environment variable {Env.REVIEW_THRESHOLD} must be a number; it is {raw!r}"
+            ) from None
+
+    @property
+    def daily_upload_quota(self) -> int:
+        """Photos one user may upload per UTC day (the API refuses more)."""
+        return self._int(Env.DAILY_UPLOAD_QUOTA)
+
+    @property
+    def log_personal_data(self) -> bool:
+        """Optional, off unless "true": plates and file names may go to logs (debugging)."""
+        return self._env.get(Env.LOG_PERSONAL_DATA, "").strip().lower() == "true"
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings; call `get_settings.cache_clear()` after changing the environment."""
-    env = os.environ
-    return Settings(
-        results_table=env.get("RESULTS_TABLE", "platescan-results"),
-        uploads_bucket=env.get("UPLOADS_BUCKET", "platescan-uploads"),
-        detector_engine=env.get("DETECTOR_ENGINE", "rekognition"),
-        region_hint=env.get("REGION_HINT") or None,
-        site_origin=env.get("SITE_ORIGIN", "http://127.0.0.1:8000"),
-        max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
-        presign_expires_s=int(env.get("PRESIGN_EXPIRES_S", "300")),
-        retention_days=int(env.get("RETENTION_DAYS", "90")),
-        daily_upload_quota=int(env.get("DAILY_UPLOAD_QUOTA", "200")),
-        s3_public_endpoint=env.get("S3_PUBLIC_ENDPOINT") or None,
-        log_personal_data=env.get("LOG_PERSONAL_DATA", "false").lower() == "true",
-        watchlists_table=env.get("WATCHLISTS_TABLE", "platescan-watchlists"),
-        alerts_table=env.get("ALERTS_TABLE", "platescan-alerts"),
-        event_bus=env.get("EVENT_BUS_NAME", "platescan-events"),
-        review_threshold=float(env.get("REVIEW_THRESHOLD", "0.8")),
-    )
+    return Settings(os.environ)

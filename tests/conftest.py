@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 
 from platescan.local.runtime import LocalConfig, LocalStack
+from tests.support import FakeRekognition
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO_ROOT / "artifacts"
@@ -29,30 +28,15 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def rekognition_returns() -> Iterator[Callable[[Any], None]]:
     """Make moto's Rekognition DetectText answer with a given response (or raise)."""
-    from moto.rekognition.models import RekognitionBackend
-
-    answer: dict[str, Any] = {"value": {"TextDetections": [], "TextModelVersion": "3.0"}}
-
-    def fake(self: Any) -> tuple[list[dict[str, Any]], str]:
-        value = answer["value"]
-        if isinstance(value, BaseException):
-            raise value
-        if callable(value):
-            value = value()
-        return value["TextDetections"], value.get("TextModelVersion", "3.0")
-
-    def set_answer(value: Any) -> None:
-        answer["value"] = value
-
-    with mock.patch.object(RekognitionBackend, "detect_text", fake):
-        yield set_answer
+    with FakeRekognition().installed() as fake:
+        yield fake.say
 
 
 @pytest.fixture
 def stack_factory() -> Iterator[Callable[..., LocalStack]]:
-    """Start local stacks (retry waits scaled down); all are stopped after the test."""
+    """Start local stacks (retry waits scaled down); all are stopped after the test, and
+    each puts back the environment it set."""
     started: list[LocalStack] = []
-    saved = dict(os.environ)
 
     def start(**overrides: Any) -> LocalStack:
         config = LocalConfig(**{"engine": "rekognition", "retry_time_scale": 0.001, **overrides})
@@ -64,8 +48,6 @@ def stack_factory() -> Iterator[Callable[..., LocalStack]]:
     yield start
     for stack in reversed(started):
         stack.stop()
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture

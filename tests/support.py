@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -123,6 +126,45 @@ def multipart(fields: dict[str, str], data: bytes, file_name: str = "car.jpg") -
     )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+class FakeRekognition:
+    """moto's Rekognition DetectText, answering what the test says.
+
+    moto answers DetectText with canned text whatever the image, so every test that runs
+    the Rekognition engine tells this fake what to say instead: a DetectText response, a
+    callable returning one, or an exception to raise. `installed()` puts it in place.
+    """
+
+    def __init__(self, answer: Any = None) -> None:
+        self.default = answer if answer is not None else detections()
+        self.answer: Any = self.default
+        self.calls = 0
+
+    def say(self, value: Any) -> None:
+        self.answer = value
+
+    def reset(self) -> None:
+        self.answer, self.calls = self.default, 0
+
+    def _detect_text(self) -> tuple[list[dict[str, Any]], str]:
+        self.calls += 1
+        value = self.answer
+        if isinstance(value, BaseException):
+            raise value
+        if callable(value):
+            value = value()
+        return value["TextDetections"], value.get("TextModelVersion", "3.0")
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[FakeRekognition]:
+        from moto.rekognition.models import RekognitionBackend
+
+        fake = self
+        with mock.patch.object(
+            RekognitionBackend, "detect_text", lambda backend: fake._detect_text()
+        ):
+            yield self
 
 
 def bearer(stack: Any, *, admin: bool = False) -> dict[str, str]:

@@ -4,24 +4,18 @@ Raises UnsupportedImage for input the pipeline cannot read; the state machine wr
 as REJECTED with the reason.
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from platescan.contract import ReadMetadataInput, ReadMetadataOutput
+from platescan.observability import for_handler
 from platescan.stages.read_metadata import read_metadata
 
-logger = Logger()
-# Patch botocore only: the one library this function calls out with. A bare Tracer() runs
-# the X-Ray SDK's patch_all at import, which imports and patches every supported library
-# it finds installed (requests, sqlite3, ...) though nothing here uses them (issue 7).
-tracer = Tracer(auto_patch=True, patch_modules=["botocore"])
-metrics = Metrics()
+observability = for_handler()
+logger, metrics = observability.logger, observability.metrics
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@observability.handler
 def lambda_handler(event: ReadMetadataInput, context: LambdaContext) -> ReadMetadataOutput:
     logger.append_keys(key=event["detail"]["object"]["key"])
     result = read_metadata(event)

@@ -2,24 +2,19 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from platescan.contract import ValidatePlateInput, ValidatePlateOutput
+from platescan.observability import for_handler
 from platescan.settings import get_settings
 from platescan.stages.validate_plate import validate_plate
 
-logger = Logger()
-# Nothing to patch: this function calls out to nothing (no AWS API, no HTTP). The handler's
-# subsegment, its annotations and metadata are recorded as with a bare Tracer() (issue 7).
-tracer = Tracer(auto_patch=False)
-metrics = Metrics()
+observability = for_handler(calls_aws=False)
+logger, metrics = observability.logger, observability.metrics
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@observability.handler
 def lambda_handler(event: ValidatePlateInput, context: LambdaContext) -> ValidatePlateOutput:
     logger.append_keys(upload_id=event["object"]["upload_id"])
     result = validate_plate(event)

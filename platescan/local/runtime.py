@@ -3,8 +3,8 @@
 A photo put into the local uploads bucket flows exactly as in AWS: S3 sends `Object
 Created` to EventBridge, the rule starts the state machine (the same ASL file, rendered by
 the same function as in deployment), moto's States Language interpreter runs it and calls
-the Lambda functions, whose real handlers run here (see `seams`), and the result lands in
-DynamoDB. Nothing calls a handler directly.
+the Lambda functions, whose real handlers run here (see `gaps`), and the result lands in
+DynamoDB. Nothing calls a handler directly. `speedups` only makes moto quicker.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 from platescan import alerts, asl, auth, aws, contract, dynamo, records
 from platescan.contract import Env
-from platescan.local import seams, webhook
+from platescan.local import gaps, speedups, webhook
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
@@ -53,8 +53,12 @@ class LocalConfig:
     # Multiplies the state machine's Retry waits; tests use a small value.
     retry_time_scale: float = 1.0
     region_hint: str | None = None
+    # How long records are kept before DynamoDB's TTL deletes them.
+    retention_days: int = 90
+    # Where browsers reach the S3 stand-in, when a web server fronts the stack.
+    s3_public_endpoint: str | None = None
     # Executions started by uploads that run at once; later uploads wait their turn (see
-    # seams.Admission). 0: four per OCR worker with the ONNX engine, unlimited otherwise.
+    # gaps.Admission). 0: four per OCR worker with the ONNX engine, unlimited otherwise.
     max_running_executions: int = 0
     daily_upload_quota: int = 200
 
@@ -69,7 +73,9 @@ class LocalStack:
         self.function_arns: dict[str, str] = {}
         self.state_machine_arn = ""
         self.alerts_topic_arn = ""
-        self.registry = seams.REGISTRY
+        self.registry = gaps.REGISTRY
+        # The environment variables as they were before `start` set them, for `stop`.
+        self._saved_environment: dict[str, str | None] = {}
         self.user_pool_id = ""
         self.client_id = ""
 
@@ -92,9 +98,8 @@ class LocalStack:
         self._exit.enter_context(
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         )
-        self.registry = self._exit.enter_context(
-            seams.installed(retry_time_scale=self.config.retry_time_scale)
-        )
+        self.registry = self._exit.enter_context(gaps.installed())
+        self._exit.enter_context(speedups.installed(retry_time_scale=self.config.retry_time_scale))
         aws.reset()
         self._create_storage()
         self._create_user_pool()
@@ -103,7 +108,7 @@ class LocalStack:
         self._create_rules()
         limit = self._execution_limit()
         if limit:
-            self.registry.admission = seams.Admission(limit)
+            self.registry.admission = gaps.Admission(limit)
 
     def _execution_limit(self) -> int:
         if self.config.max_running_executions or self.config.engine != "onnx":
@@ -121,6 +126,7 @@ class LocalStack:
         self.registry.invocations.clear()
         self._exit.close()
         aws.reset()
+        self._restore_environment()
 
     def _set_environment(self) -> None:
         cfg = self.config
@@ -135,6 +141,10 @@ class LocalStack:
             Env.DETECTOR_ENGINE: cfg.engine,
             Env.REGION_HINT: cfg.region_hint or "",
             Env.SITE_ORIGIN: cfg.site_origin,
+            Env.MAX_UPLOAD_BYTES: str(contract.MAX_UPLOAD_BYTES),
+            Env.PRESIGN_EXPIRES_S: str(contract.PRESIGN_EXPIRES_S),
+            Env.RETENTION_DAYS: str(cfg.retention_days),
+            Env.S3_PUBLIC_ENDPOINT: cfg.s3_public_endpoint or "",
             Env.DAILY_UPLOAD_QUOTA: str(cfg.daily_upload_quota),
             Env.WATCHLISTS_TABLE: cfg.watchlists_table,
             Env.ALERTS_TABLE: cfg.alerts_table,
@@ -147,11 +157,23 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
+        for name in (*env, "AWS_PROFILE"):
+            self._saved_environment.setdefault(name, os.environ.get(name))
         for name, value in env.items():
             os.environ[name] = value
         # With metrics disabled Powertools still warns on every invocation; that is noise here.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         os.environ.pop("AWS_PROFILE", None)
+        get_settings.cache_clear()
+
+    def _restore_environment(self) -> None:
+        """Put back what `_set_environment` changed: a stack leaves its process as it found it."""
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment.clear()
         get_settings.cache_clear()
 
     # -- resources -----------------------------------------------------------------------
@@ -291,7 +313,7 @@ class LocalStack:
         role = self._role("platescan-local-functions", "lambda.amazonaws.com")
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as zf:
-            zf.writestr("app.py", "# the handler runs in-process; see platescan.local.seams\n")
+            zf.writestr("app.py", "# the handler runs in-process; see platescan.local.gaps\n")
         lam = aws.client("lambda")
         for name in contract.FUNCTIONS:
             module = importlib.import_module(f"functions.{name}.app")
@@ -429,11 +451,11 @@ class LocalStack:
     def record(self, upload_id: str) -> dict[str, Any] | None:
         """The upload's record, as `records.get_record` returns it.
 
-        Read from moto's table directly (see `seams.read_item`): waiters call this while
+        Read from moto's table directly (see `speedups.read_item`): waiters call this while
         executions run, and going through moto's DynamoDB API costs them about 4 ms of CPU
         a look-up.
         """
-        found = seams.read_item(
+        found = speedups.read_item(
             self.config.region, self.config.table, dynamo.to_item({"upload_id": upload_id})
         )
         return records.from_dynamo(dynamo.from_item(found)) if found else None

@@ -11,7 +11,6 @@ import base64
 import json
 import logging
 import mimetypes
-import os
 import threading
 import time
 import uuid
@@ -27,8 +26,8 @@ from platescan import aws, contract
 from platescan.asl import REPO_ROOT
 from platescan.local import docs, s3post
 from platescan.local.authorizer import JwtAuthorizer, Unauthorized
+from platescan.local.gaps import LambdaContext
 from platescan.local.runtime import LocalConfig, LocalStack
-from platescan.local.seams import LambdaContext
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
@@ -66,8 +65,13 @@ class LocalService:
         self.httpd = ThreadingHTTPServer((self.host, self.port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        os.environ["S3_PUBLIC_ENDPOINT"] = f"{self.url}/local-s3"
-        self.stack = LocalStack(LocalConfig(engine=self.engine, site_origin=self.url))
+        self.stack = LocalStack(
+            LocalConfig(
+                engine=self.engine,
+                site_origin=self.url,
+                s3_public_endpoint=f"{self.url}/local-s3",
+            )
+        )
         self.stack.start()
         self.api_handler = self.stack.handlers["api"]
         self.authorizer = JwtAuthorizer(issuer=self.stack.issuer, audiences=(self.stack.client_id,))

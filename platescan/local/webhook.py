@@ -1,7 +1,7 @@
 """A test webhook on loopback: what the stack's API destination would call, recorded.
 
 In AWS an alert reaches a webhook through an EventBridge API destination. Locally the same
-rule delivers to this small server (see `seams`), which keeps every call it got, prints it
+rule delivers to this small server (see `gaps`), which keeps every call it got, prints it
 on the console and answers `GET /` with the calls as JSON, so an operator can see what a
 real endpoint would receive, headers included.
 """

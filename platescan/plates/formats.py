@@ -73,9 +73,6 @@ class PlateFormat:
             text = text.replace(seen, meant)
         return text
 
-    def lengths(self) -> set[int]:
-        return {len(layout.classes) for layout in self.layouts}
-
 
 @dataclass(frozen=True)
 class FormatMatch:

@@ -5,7 +5,7 @@ returns a small JSON-able result. They know nothing of Powertools or of the runt
 run in, so unit tests call them directly and the handlers stay a few lines long.
 
 One module per stage, each importing only what its stage uses, so a cold Lambda container
-imports no more than its own function needs (issue 7): Validate Plate no AWS client and no
+imports no more than its own function needs: Validate Plate no AWS client and no
 Pillow, Write Result and Mark Failed no Pillow and no plate formats, and none boto3
 (`platescan.aws` hands out botocore's clients). Import the stage's own module
 (`from platescan.stages.write_result import write_result`); this package imports none.

@@ -3,17 +3,15 @@
 A dataset folder holds `NAME.jpg` photos, each with a `NAME.txt` of one tab-separated line
 `NAME.jpg  x  y  width  height  PLATE` (pixel box, compact upper-case plate text). The
 functions here load such a folder, score readings against it and write crops of the misses
-for a person to look at. `run_direct` reads photos in-process (engine + read_plates, no
-AWS) for fast iteration; the CLI's `bench` runs photos through the local pipeline and calls
+for a person to look at. The CLI's `bench` runs photos through the local pipeline and calls
 `score` on what it got back.
 """
 
 from __future__ import annotations
 
 import statistics
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -219,39 +217,3 @@ def _crop(image: Image.Image, box: tuple[float, ...]) -> Image.Image:
     if right <= left or bottom <= top:
         return Image.new("RGB", (8, 8))
     return image.crop((left, top, right, bottom))
-
-
-def run_direct(
-    directory: str | Path,
-    *,
-    limit: int | None = None,
-    region_hint: str | None = None,
-    errors_dir: str | Path | None = None,
-    progress: Callable[[PhotoResult], None] | None = None,
-) -> tuple[dict[str, Any], list[PhotoResult]]:
-    """Read every labelled photo in-process (ONNX engine + read_plates) and score it.
-
-    Latency is per photo: decoding, text detection and plate reading, models already loaded.
-    """
-    from platescan.engines.onnx import detect_bytes, get_pool
-    from platescan.images import load_image
-    from platescan.plates import read_plates
-
-    get_pool().warm_up()
-    results: list[PhotoResult] = []
-    for photo in iter_dataset(directory, limit=limit):
-        data = photo.path.read_bytes()
-        started = time.perf_counter()
-        detections = detect_bytes(data)
-        plates = read_plates(detections, region_hint=region_hint)
-        latency = time.perf_counter() - started
-        width, height = load_image(data).size
-        result = PhotoResult(
-            photo, plates, latency, width, height, "DONE" if plates else "NO_PLATE"
-        )
-        results.append(result)
-        if progress is not None:
-            progress(result)
-    if errors_dir is not None:
-        write_error_crops(results, errors_dir)
-    return score(results), results

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from platescan import records
+from platescan.contract import ENGINES
 
-ENGINES = ("onnx", "rekognition")
 # Commands that live in their own module: each has add_arguments(parser) and main(args).
 TOOLS = {
     "bench": ("platescan.tools.bench", "plate-reading benchmark through the local pipeline"),

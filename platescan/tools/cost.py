@@ -36,12 +36,12 @@ from typing import Any, get_args
 
 from infra.config import Architecture, StackConfig, load_file
 from platescan.asl import DEFINITION_PATH
+from platescan.contract import ENGINES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PRICES_PATH = Path(__file__).with_name("prices.json")
-ENGINES = ("onnx", "rekognition")
 MB_PER_VCPU = 1769  # Lambda: one vCPU's worth of CPU per 1,769 MB of memory
-MAX_TRANSITIONS = 6  # issue 7: every state on the happy path is billed
+MAX_TRANSITIONS = 6  # the happy path's budget: every state entered is billed
 SECONDS_PER_MONTH = 30 * 86400
 ARCHITECTURES = get_args(Architecture)
 LAMBDA_PRICE_KEYS = {"arm64": "lambda_arm64_per_gb_second", "x86_64": "lambda_x86_per_gb_second"}

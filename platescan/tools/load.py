@@ -30,6 +30,7 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFont
 
 from platescan import aws, records
+from platescan.contract import ENGINES
 
 DISTINCT_PHOTOS = 12
 # (plate text, region) pairs in formats the validator knows; varied on purpose.
@@ -307,7 +308,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--engine",
-        choices=("onnx", "rekognition"),
+        choices=ENGINES,
         default="onnx",
         help="text detector: onnx (real OCR) or rekognition (moto's canned answer, fast)",
     )

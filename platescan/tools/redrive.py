@@ -29,7 +29,7 @@ from typing import Any, Literal, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from platescan import records
-from platescan.contract import UNSUCCESSFUL_EXECUTION_STATUSES
+from platescan.contract import ENGINES, UNSUCCESSFUL_EXECUTION_STATUSES
 
 Mode = Literal["aws", "rerun"]
 
@@ -324,7 +324,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--engine",
-        choices=("onnx", "rekognition"),
+        choices=ENGINES,
         default="onnx",
         help="--local only: the text detector of the local stack",
     )

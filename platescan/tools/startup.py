@@ -38,7 +38,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 LAYER_REQUIREMENTS = REPO_ROOT / "infra" / "requirements-lambda.txt"
 ONNX_REQUIREMENTS = REPO_ROOT / "infra" / "requirements-onnx.txt"
-# Issue 7: the functions that do not run OCR must import within this on this machine.
+# The import budget of the functions that do not run OCR, on the development machine.
 IMPORT_TARGET_S = 0.3
 MB = 1_000_000
 

@@ -8,17 +8,12 @@ Lambda platform is a deploy-time step, too slow and too networked for a unit tes
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from pulumi_harness import Deployment, deploy  # noqa: E402
+from tests.infra.pulumi_harness import Deployment, deploy
 
 CONFIGURATIONS = {
     "dev": ("dev", {}),

@@ -20,6 +20,7 @@ from unittest import mock
 
 import pulumi
 import yaml
+from pulumi.runtime.mocks import MockMonitor
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -49,6 +50,13 @@ class Deployment:
     config: dict[str, Any]
     resources: list[Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Every resource's URN, as the Pulumi engine forms it (see `EngineUrns`), with the
+    # former URNs its `aliases` name.
+    urns: dict[str, list[str]] = field(default_factory=dict)
+
+    def answers_to(self, urn: str) -> bool:
+        """Whether a resource has this URN, or names it as an alias (updated in place)."""
+        return urn in self.urns or any(urn in aliases for aliases in self.urns.values())
 
     def of_type(self, typ: str) -> list[Resource]:
         return [r for r in self.resources if r.typ == typ]
@@ -193,6 +201,45 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"the program made an unexpected call: {args.token}")
 
 
+class EngineUrns(MockMonitor):
+    """The mock monitor, naming resources as the Pulumi engine does.
+
+    A URN's type part is the chain of its parents' types down to its own (`Parent$Child$
+    aws:s3/bucket:Bucket`), the root stack left out; the stock mock keeps only the nearest
+    parent's type. The URN is what a deployed stack's state is keyed by, so a test that pins
+    one must see the engine's.
+    """
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.aliases: dict[str, list[str]] = {}
+
+    def make_urn(
+        self, parent: str, type_: str, name: str, stack: str = "", project: str = ""
+    ) -> str:
+        if parent and type_ != "pulumi:pulumi:Stack":
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                type_ = f"{parent_type}${type_}"
+        stack, project = stack or pulumi.get_stack(), project or pulumi.get_project()
+        return "urn:pulumi:" + "::".join([stack, project, type_, name])
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.aliases[urn] = [self._alias_urn(request, alias) for alias in request.aliases]
+        return super().RegisterResource(request)
+
+    def _alias_urn(self, request: Any, alias: Any) -> str:
+        """An alias as the engine resolves it: a URN, or a spec filled from the resource."""
+        if alias.urn:
+            return str(alias.urn)
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        return self.make_urn(
+            parent, spec.type or request.type, spec.name or request.name, spec.stack, spec.project
+        )
+
+
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """`Pulumi.<stack>.yaml`'s config (plus overrides), as Pulumi would pass it."""
     loaded = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
@@ -218,7 +265,10 @@ def deploy(stack: str, overrides: dict[str, Any] | None = None) -> Deployment:
     """Run `__main__.py` for `stack` under mocks; return what it registered."""
     config = stack_config(stack, overrides)
     mocks = RecordingMocks(region=str(config["aws:region"]))
-    pulumi.runtime.set_mocks(mocks, project="platescan", stack=stack, preview=False)
+    monitor = EngineUrns(mocks)
+    pulumi.runtime.set_mocks(
+        mocks, project="platescan", stack=stack, preview=False, monitor=monitor
+    )
     pulumi.runtime.set_all_config(config_strings(config))
     deployment = Deployment(stack=stack, config=config)
     exported: dict[str, Any] = {}
@@ -230,4 +280,5 @@ def deploy(stack: str, overrides: dict[str, Any] | None = None) -> Deployment:
 
     pulumi.runtime.test(program)()
     deployment.resources = list(mocks.resources)
+    deployment.urns = {urn: monitor.aliases.get(urn, []) for urn in monitor.resources}
     return deployment

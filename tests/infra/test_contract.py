@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pulumi_harness import Deployment
 
 from platescan import aws, contract
 from platescan.local.runtime import LocalStack
+from tests.infra.pulumi_harness import Deployment
 
 TABLE = "aws:dynamodb/table:Table"
 RULE = "aws:cloudwatch/eventRule:EventRule"

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from pulumi_harness import Deployment, deploy
 
 from platescan import alerts, contract
+from tests.infra.pulumi_harness import Deployment, deploy
 
 TABLE = "aws:dynamodb/table:Table"
 # How Pulumi marks a secret value in resource properties (pulumi.runtime.rpc).

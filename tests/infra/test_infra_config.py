@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pulumi
 import pytest
-from pulumi_harness import ROOT, RecordingMocks, config_strings, stack_config
 
 from infra import config
+from tests.infra.pulumi_harness import ROOT, RecordingMocks, config_strings, stack_config
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

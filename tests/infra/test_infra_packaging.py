@@ -11,10 +11,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from pulumi_harness import ROOT
 
 from infra import packaging
 from platescan.contract import FUNCTIONS
+from tests.infra.pulumi_harness import ROOT, Deployment
 
 # The session's `deployments` stub the installer out (conftest.build_dir); the real one is
 # taken here, at collection, before any fixture runs.
@@ -164,23 +164,29 @@ print(json.dumps(sorted(
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_handler_imports_from_its_artefact_without_tools_local_or_moto(
-    function: str, tmp_path: Path
+    function: str, tmp_path: Path, deployments: dict[str, Deployment]
 ) -> None:
     # Given the function's zip unpacked, as Lambda unpacks it into /var/task
     package = packaging.build_function(function, tmp_path / "build")
     task = tmp_path / "task"
     with zipfile.ZipFile(package.path) as archive:
         archive.extractall(task)
-    # When a fresh interpreter imports the handler there (the repository is not on its path;
-    # the dependencies the layer ships, and moto, are: moto stays importable on purpose)
+    # and the environment the deployed stack gives the function (tracing off: no daemon here)
+    (deployed,) = [
+        f
+        for f in deployments["prod"].of_type("aws:lambda/function:Function")
+        if f["name"] == f"platescan-prod-{function.replace('_', '-')}"
+    ]
     env = {
+        **deployed["environment"]["variables"],
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "platescan",
     }
+    # When a fresh interpreter imports the handler there (the repository is not on its path;
+    # the dependencies the layer ships, and moto, are: moto stays importable on purpose)
     result = subprocess.run(
         [sys.executable, "-c", _IMPORT_HANDLER],
         cwd=task,

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from pulumi_harness import Deployment, Resource, deploy
 from statelint.linter import Linter
 
 from infra import packaging
 from infra.config import ApiThrottle, StackConfig
 from platescan.asl import load_template, placeholders, render_definition
+from tests.infra.pulumi_harness import Deployment, Resource, deploy
 
 FUNCTION = "aws:lambda/function:Function"
 RULE = "aws:cloudwatch/eventRule:EventRule"

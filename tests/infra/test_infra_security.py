@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pulumi_harness import Deployment, Resource
-
 from infra import policies
+from tests.infra.pulumi_harness import Deployment, Resource
 
 BUCKET = "aws:s3/bucket:Bucket"
 ROLE = "aws:iam/role:Role"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from pulumi_harness import ROOT, Deployment, deploy
 
 from infra.website import content_type, site_files
+from tests.infra.pulumi_harness import ROOT, Deployment, deploy
 
 FUNCTION = "aws:lambda/function:Function"
 TABLE = "aws:dynamodb/table:Table"
@@ -183,3 +183,19 @@ def test_config_json_points_the_page_at_the_api(deployment: Deployment) -> None:
 def test_an_unknown_engine_is_refused_before_anything_is_created(build_dir: object) -> None:
     with pytest.raises(Exception, match="detectorEngine"):
         deploy("dev", {"platescan:detectorEngine": "tesseract"})
+
+
+# The stateful resources: their URNs key the deployed state. A component refactor that
+# changes one would make `pulumi up` replace it, deleting the photos or the records; a move
+# must keep the old URN with `aliases`, and this list stays as it is.
+STATEFUL_URNS = {
+    "the uploads bucket": "urn:pulumi:prod::platescan::platescan:infra:Storage"
+    "$platescan:infra:PrivateBucket$aws:s3/bucket:Bucket::platescan-uploads",
+    "the results table": "urn:pulumi:prod::platescan::platescan:infra:Storage"
+    "$aws:dynamodb/table:Table::platescan-results",
+}
+
+
+def test_the_stateful_resources_keep_their_urns(deployments: dict[str, Deployment]) -> None:
+    for what, urn in STATEFUL_URNS.items():
+        assert deployments["prod"].answers_to(urn), f"{what} moved without `aliases`: {urn}"

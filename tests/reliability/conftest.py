@@ -7,17 +7,15 @@ each finds its own executions by upload id and leaves no fault behind.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from unittest import mock
 
 import pytest
 
 from platescan import aws
 from platescan.local.runtime import LocalConfig, LocalStack
-from tests.support import detections, line
+from tests.support import FakeRekognition, detections, line
 
 PLATE = "7ABC123"
 
@@ -27,47 +25,22 @@ def plate_answer(text: str = PLATE) -> dict[str, Any]:
     return detections(line(text, 98.0, 0.4, 0.6, 0.2, 0.08))
 
 
-class Rekognition:
-    """What moto's Rekognition answers: a response, a callable making one, or an exception."""
-
-    def __init__(self) -> None:
-        self.answer: Any = plate_answer()
-        self.calls = 0
-
-    def __call__(self, backend: Any) -> tuple[list[dict[str, Any]], str]:
-        self.calls += 1
-        value = self.answer
-        if isinstance(value, BaseException):
-            raise value
-        if callable(value):
-            value = value()
-        return value["TextDetections"], value.get("TextModelVersion", "3.0")
-
-    def reset(self) -> None:
-        self.answer, self.calls = plate_answer(), 0
-
-
 @pytest.fixture(scope="module")
-def rekognition() -> Iterator[Rekognition]:
-    from moto.rekognition.models import RekognitionBackend
-
-    fake = Rekognition()
-    with mock.patch.object(RekognitionBackend, "detect_text", lambda self: fake(self)):
+def rekognition() -> Iterator[FakeRekognition]:
+    """moto's Rekognition, reading PLATE until a test says otherwise."""
+    with FakeRekognition(plate_answer()).installed() as fake:
         yield fake
 
 
 @pytest.fixture(scope="module")
-def shared_stack(rekognition: Rekognition) -> Iterator[LocalStack]:
+def shared_stack(rekognition: FakeRekognition) -> Iterator[LocalStack]:
     """One stack for the module, Rekognition engine, retry waits scaled down 1000x."""
-    saved = dict(os.environ)
     with LocalStack(LocalConfig(engine="rekognition", retry_time_scale=0.001)) as started:
         yield started
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture
-def stack(shared_stack: LocalStack, rekognition: Rekognition) -> Iterator[LocalStack]:
+def stack(shared_stack: LocalStack, rekognition: FakeRekognition) -> Iterator[LocalStack]:
     """The module's stack, with no fault injected and Rekognition reading PLATE."""
     rekognition.reset()
     shared_stack.registry.faults.clear()

@@ -21,7 +21,6 @@ from platescan.errors import DetectorTimeout
 from platescan.local.runtime import ACCOUNT_ID, LocalStack
 from tests.reliability.conftest import (
     PLATE,
-    Rekognition,
     describe,
     entered_states,
     failed_attempts,
@@ -29,7 +28,7 @@ from tests.reliability.conftest import (
     plate_answer,
     wait_executions,
 )
-from tests.support import plate_photo
+from tests.support import FakeRekognition, plate_photo
 
 
 @pytest.fixture
@@ -52,7 +51,7 @@ def upload(stack: LocalStack) -> str:
 
 @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException"])
 def test_rekognition_throttling_is_retried_with_backoff_then_done(
-    stack: LocalStack, rekognition: Rekognition, waits: list[float], code: str
+    stack: LocalStack, rekognition: FakeRekognition, waits: list[float], code: str
 ) -> None:
     # Given Rekognition refuses the first two calls with `code`
     def throttled_twice() -> dict[str, Any]:
@@ -143,7 +142,7 @@ def test_a_result_already_written_for_the_upload_is_kept(stack: LocalStack) -> N
 
 
 def test_a_second_version_and_a_late_first_event_are_not_processed_again(
-    stack: LocalStack, rekognition: Rekognition
+    stack: LocalStack, rekognition: FakeRekognition
 ) -> None:
     # Given a versioned bucket and the first version of an upload processed
     s3 = aws.client("s3")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,16 +27,12 @@ LIMIT = 10 * 1024 * 1024
 
 @pytest.fixture(scope="module")
 def service() -> Iterator[LocalService]:
-    saved = dict(os.environ)
     svc = LocalService("127.0.0.1", 0, engine="rekognition")
     svc.start_in_background()
     assert svc.stack is not None
     AUTH.update(bearer(svc.stack))
     yield svc
     svc.stop()
-    os.environ.clear()
-    os.environ.update(saved)
-    get_settings.cache_clear()
 
 
 def create_upload(service: LocalService, body: Any, origin: str | None = None) -> tuple[int, Any]:
@@ -268,7 +264,7 @@ def _pool(service: LocalService) -> Any:
 
 def _user_tokens(service: LocalService) -> tuple[str, dict[str, Any]]:
     assert service.stack is not None
-    email = f"tokens-{os.urandom(4).hex()}@example.com"
+    email = f"tokens-{uuid.uuid4().hex[:8]}@example.com"
     service.stack.add_user(email, "a long enough passphrase")
     return email, service.stack.sign_in(email, "a long enough passphrase")
 

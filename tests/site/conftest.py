@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
-from browser_support import (
+
+from tests.site.browser_support import (
     ARTIFACTS,
     CHROMIUM_ARGS,
     DESKTOP,

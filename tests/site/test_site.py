@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import PHONE, PLATE_RECT, SitePage
+
+from tests.site.browser_support import PHONE, PLATE_RECT, SitePage
 
 pytestmark = pytest.mark.site
 

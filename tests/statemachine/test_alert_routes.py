@@ -1,7 +1,7 @@
 """The local stack routes Plate Matched events as the deployed rule does: topic and webhook.
 
 moto raises on an SNS target and calls an API destination with no body and no credentials;
-the seams deliver both as EventBridge documents it. These tests are their canaries.
+the gaps patches deliver both as EventBridge documents it. These tests are their canaries.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from moto.sns.models import sns_backends
 
 from platescan import alerts, contract
-from platescan.local import seams
+from platescan.local import gaps
 from platescan.local.runtime import ACCOUNT_ID, LocalStack
 from platescan.local.webhook import API_KEY_HEADER, WebhookRecorder
 
@@ -40,7 +40,7 @@ def test_an_alert_becomes_an_email_line_and_a_keyed_webhook_call(
     stack_factory: Callable[..., LocalStack], hook: WebhookRecorder
 ) -> None:
     stack = stack_factory(webhook_url=hook.url)
-    seams.REGISTRY.deliveries.clear()
+    gaps.REGISTRY.deliveries.clear()
 
     alerts.publish(stack.config.event_bus, DETAIL)
 
@@ -57,22 +57,22 @@ def test_an_alert_becomes_an_email_line_and_a_keyed_webhook_call(
     assert call["body"]["detail-type"] == "Plate Matched"
     assert call["body"]["source"] == "platescan"
     assert call["body"]["detail"] == DETAIL
-    assert [d["kind"] for d in seams.REGISTRY.deliveries] == ["sns", "webhook"]
-    assert seams.REGISTRY.deliveries[1]["status"] == 200
+    assert [d["kind"] for d in gaps.REGISTRY.deliveries] == ["sns", "webhook"]
+    assert gaps.REGISTRY.deliveries[1]["status"] == 200
 
 
 def test_without_a_webhook_only_the_topic_hears_of_it(
     stack_factory: Callable[..., LocalStack],
 ) -> None:
     stack = stack_factory()
-    seams.REGISTRY.deliveries.clear()
+    gaps.REGISTRY.deliveries.clear()
     alerts.publish(stack.config.event_bus, DETAIL)
-    assert [d["kind"] for d in seams.REGISTRY.deliveries] == ["sns"]
+    assert [d["kind"] for d in gaps.REGISTRY.deliveries] == ["sns"]
 
 
 def test_other_events_on_the_bus_are_not_alerts(stack_factory: Callable[..., LocalStack]) -> None:
     stack = stack_factory()
-    seams.REGISTRY.deliveries.clear()
+    gaps.REGISTRY.deliveries.clear()
     from platescan import aws
 
     aws.client("events").put_events(
@@ -85,18 +85,18 @@ def test_other_events_on_the_bus_are_not_alerts(stack_factory: Callable[..., Loc
             }
         ]
     )
-    assert seams.REGISTRY.deliveries == []
+    assert gaps.REGISTRY.deliveries == []
 
 
 def test_transform_input_follows_eventbridge() -> None:
     event = {"detail": {"a": "text", "n": 2, "m": {"k": 1}}}
     quoted = {"InputTransformer": {"InputPathsMap": {"a": "$.detail.a"}, "InputTemplate": '"<a>!"'}}
-    assert seams.transform_input(quoted, event) == "text!"
+    assert gaps.transform_input(quoted, event) == "text!"
     as_json = {
         "InputTransformer": {
             "InputPathsMap": {"n": "$.detail.n", "m": "$.detail.m", "x": "$.detail.x"},
             "InputTemplate": '{"n": <n>, "m": <m>, "x": "<x>"}',
         }
     }
-    assert seams.transform_input(as_json, event) == '{"n": 2, "m": {"k": 1}, "x": ""}'
-    assert seams.transform_input({}, event) == '{"detail": {"a": "text", "n": 2, "m": {"k": 1}}}'
+    assert gaps.transform_input(as_json, event) == '{"n": 2, "m": {"k": 1}, "x": ""}'
+    assert gaps.transform_input({}, event) == '{"detail": {"a": "text", "n": 2, "m": {"k": 1}}}'

@@ -10,18 +10,16 @@ import base64
 import csv
 import io
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
-from unittest import mock
 
 import pytest
 
 from platescan import api, aws, records
+from platescan.local.gaps import LambdaContext
 from platescan.local.runtime import LocalConfig, LocalStack
-from platescan.local.seams import LambdaContext
 from platescan.settings import get_settings
-from tests.support import detections, line, plate_photo
+from tests.support import FakeRekognition, detections, line, plate_photo
 
 A = "0b6d2f0e-6d4c-4a0f-9a51-7f3e2b1c9d11"
 B = "7c1e4a52-3b2d-4e8f-9a10-2f6b8c9d0e12"
@@ -70,20 +68,15 @@ READING = {"text": "7ABC123"}
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     """One stack for the module: these tests only read what each creates."""
-    from moto.rekognition.models import RekognitionBackend
 
-    def answer(self: Any) -> tuple[list[dict[str, Any]], str]:
-        plate = detections(line(READING["text"], 98.0, 0.4, 0.6, 0.2, 0.08))
-        return plate["TextDetections"], "3.0"
+    def answer() -> dict[str, Any]:
+        return detections(line(READING["text"], 98.0, 0.4, 0.6, 0.2, 0.08))
 
-    saved = dict(os.environ)
     with (
-        mock.patch.object(RekognitionBackend, "detect_text", answer),
+        FakeRekognition(answer).installed(),
         LocalStack(LocalConfig(engine="rekognition", retry_time_scale=0.001)) as started,
     ):
         yield started
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def test_create_upload_returns_a_presigned_post_limited_to_the_photo(stack: LocalStack) -> None:

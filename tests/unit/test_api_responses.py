@@ -21,7 +21,7 @@ import pytest
 
 from platescan import api
 from platescan.auth import Caller
-from platescan.local.seams import LambdaContext
+from platescan.local.gaps import LambdaContext
 from platescan.settings import get_settings
 
 SITE = "https://plates.example"

@@ -1,4 +1,4 @@
-"""The botocore clients in platescan.aws behave as the boto3 clients they replaced (issue 7).
+"""The botocore clients in platescan.aws behave as the boto3 clients they replaced.
 
 Same region and credentials from the environment, same retry settings, and the presigner
 signs the same SigV4, path-style URLs and POST policies as a boto3 client configured the

@@ -1,4 +1,4 @@
-"""What each Lambda function imports at cold start (issue 7), checked in a fresh process.
+"""What each Lambda function imports at cold start, checked in a fresh process.
 
 Each handler is imported as `platescan bench --startup` imports it: a new interpreter with
 the environment Lambda gives it, so Powertools' Tracer is on and patches at import. A

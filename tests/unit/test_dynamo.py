@@ -1,7 +1,7 @@
 """DynamoDB attribute values written and read without boto3 (platescan.dynamo).
 
 Each case is checked against the wire shape written out here, and against boto3's own
-TypeSerializer/TypeDeserializer (what the Table resource did before, issue 7), so the
+TypeSerializer/TypeDeserializer (what the Table resource did before botocore replaced it), so the
 records the functions write and read are the same as they were.
 """
 

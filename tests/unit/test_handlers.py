@@ -17,11 +17,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from platescan import aws
+from platescan import aws, contract
 from platescan.errors import UnsupportedImage
-from platescan.local.seams import LambdaContext
+from platescan.local.gaps import LambdaContext
 from platescan.settings import get_settings
-from tests.support import detections, line, plate_photo
+from tests.support import FakeRekognition, detections, line, plate_photo
 
 EVENTS = Path(__file__).parent / "events"
 BUCKET, TABLE = "platescan-uploads", "platescan-results"
@@ -38,6 +38,7 @@ def cloud() -> Iterator[Any]:
         "RESULTS_TABLE": TABLE,
         "UPLOADS_BUCKET": BUCKET,
         "DETECTOR_ENGINE": "rekognition",
+        "RETENTION_DAYS": "30",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
@@ -46,12 +47,7 @@ def cloud() -> Iterator[Any]:
         aws.reset()
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "upload_id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "upload_id", "KeyType": "HASH"}],
-        )
+        boto3.client("dynamodb").create_table(**contract.create_table_request(TABLE))
         yield s3
         aws.reset()
     get_settings.cache_clear()
@@ -96,16 +92,12 @@ def test_read_metadata_on_a_deleted_object_is_a_rejection(cloud: Any) -> None:
 
 
 def test_detect_text_answers_in_detect_text_shape(cloud: Any) -> None:
-    from moto.rekognition.models import RekognitionBackend
-
     answer = detections(line("7ABC123", 98.0, 0.4, 0.6, 0.2, 0.08))
     word = {**answer["TextDetections"][0], "Type": "WORD", "Id": 1, "ParentId": 0}
     answer["TextDetections"].append(word)
     cloud.put_object(Bucket=BUCKET, Key=KEY, Body=plate_photo("7ABC123"))
     obj = {"bucket": BUCKET, "key": KEY, "version_id": None, "upload_id": "q0xW3ZbKp5mVgTfR2sYd1A"}
-    with mock.patch.object(
-        RekognitionBackend, "detect_text", lambda self: (answer["TextDetections"], "3.0")
-    ):
+    with FakeRekognition(answer).installed():
         result = handler("detect_text")({"object": obj}, context("dt"))
     assert result["engine"] == "rekognition"
     # Lines only: plates are read from lines, and words would double the state data.

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from platescan import aws, records
+from platescan import aws, contract, records
 from platescan.errors import UploadAlreadyUsed
 
 TABLE = "results"
@@ -20,25 +20,8 @@ def table() -> Iterator[Any]:
     with mock_aws():
         aws.reset()
         ddb = boto3.resource("dynamodb")
-        created = ddb.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "upload_id", "AttributeType": "S"},
-                {"AttributeName": "plate_text", "AttributeType": "S"},
-                {"AttributeName": "owner", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "upload_id", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[{
-                "IndexName": records.PLATE_INDEX,
-                "KeySchema": [{"AttributeName": "plate_text", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }, {
-                "IndexName": records.OWNER_INDEX,
-                "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }],
-        )  # fmt: skip
+        # The deployed table (the contract's schema), so the index queries are the real ones.
+        created = ddb.create_table(**contract.create_table_request(TABLE))
         yield created
         aws.reset()
 
@@ -243,8 +226,8 @@ def test_search_exact_and_wildcards(table: Any) -> None:
 
 
 def test_what_the_client_writes_is_what_boto3s_table_reads(table: Any) -> None:
-    # The records are written with botocore's client and platescan.dynamo (issue 7); boto3's
-    # Table resource, which wrote them before, reads back the same values.
+    # The records are written with botocore's client and platescan.dynamo (boto3 costs
+    # cold-start time); boto3's Table resource, which wrote them before, reads back the same.
     o = obj()
     records.mark_processing(TABLE, o, "arn:exec:1")
     records.write_result(TABLE, result(o, plate("7ABC123", 0.9312345678)), retention_days=30)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from platescan.local.seams import Registry
+from platescan.local.gaps import Registry
 from platescan.tools import bench, benchmark
 
 LEGACY_KEYS = {

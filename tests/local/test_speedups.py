@@ -1,6 +1,7 @@
-"""Canaries for the places the local runtime patches moto (see platescan.local.seams).
+"""Canaries for the local stack's speed-ups (platescan.local.speedups).
 
-If a moto upgrade renames or changes one of them, these fail first and say which.
+If a moto upgrade renames what a speed-up replaces, these fail first and say which; the
+others check that the faster way gives what moto's own way gives.
 """
 
 from __future__ import annotations
@@ -13,85 +14,19 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
-from moto.awslambda.models import LambdaFunction
-from moto.events import models as events_models
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
 from platescan import aws
 from platescan.local.runtime import LocalStack
 from tests.support import detections, line, plate_photo
 
 
-def test_lambda_invoke_seam_has_the_signature_we_replace() -> None:
-    params = list(inspect.signature(LambdaFunction._invoke_lambda).parameters)
-    assert params == ["self", "event"]
-    assert "docker" in inspect.getsource(LambdaFunction._invoke_lambda)
-
-
-def test_rule_send_to_targets_seam_has_the_signature_we_wrap() -> None:
-    params = list(inspect.signature(events_models.Rule.send_to_targets).parameters)
-    assert params == ["self", "original_event", "transform_input"]
-
-
-def test_moto_still_cannot_deliver_to_step_functions_by_itself() -> None:
-    # If moto learns to start executions from rules, our seam would start each one twice.
-    with mock_aws():
-        rule = events_models.Rule(
-            name="r", account_id="123456789012", region_name="us-east-1", description=None,
-            event_pattern=json.dumps({"source": ["aws.s3"]}), schedule_exp=None, role_arn=None,
-            event_bus_name="default", state="ENABLED",
-            targets=[{"Id": "t", "Arn": "arn:aws:states:us-east-1:123456789012:stateMachine:x"}],
-        )  # fmt: skip
-        with pytest.raises(NotImplementedError):
-            rule.send_to_targets({"source": "aws.s3", "detail": {}}, transform_input=False)
-
-
-def test_status_change_seam_exists() -> None:
-    assert callable(BaseExecutionWorkerCommunication.terminated)
-    assert "_reflect_execution_status" in inspect.getsource(BaseExecutionWorkerCommunication)
-
-
-def test_retry_wait_seam_is_a_time_sleep_in_the_retrier() -> None:
+def test_retry_wait_patch_is_a_time_sleep_in_the_retrier() -> None:
     assert retrier_decl.time is time
     assert "time.sleep(interval_seconds)" in inspect.getsource(retrier_decl)
 
 
-def test_an_upload_starts_an_execution_through_eventbridge(
-    rekognition_stack: LocalStack, rekognition_returns: Callable[[Any], None]
-) -> None:
-    # Given a photo put into the bucket, with no call to any handler or to StartExecution
-    rekognition_returns(detections(line("8ABC123", 99.0, 0.4, 0.6, 0.2, 0.08)))
-    upload_id = rekognition_stack.put_photo(plate_photo("8ABC123"), "car.jpg")
-
-    # Then EventBridge started an execution whose input is the S3 event
-    record = rekognition_stack.wait_for(upload_id, timeout=60)
-    (execution,) = rekognition_stack.executions()
-    described = aws.client("stepfunctions").describe_execution(
-        executionArn=execution["executionArn"]
-    )
-    event = json.loads(described["input"])
-    assert event["source"] == "aws.s3" and event["detail-type"] == "Object Created"
-    assert event["detail"]["object"]["key"].startswith(f"uploads/{upload_id}/")
-    assert record["execution_arn"] == execution["executionArn"]
-    assert rekognition_stack.registry.invocations["platescan-read-metadata"] >= 1
-
-
-def test_a_failed_execution_publishes_a_status_change_to_the_listener(
-    rekognition_stack: LocalStack,
-) -> None:
-    def crash(event: dict[str, Any]) -> None:
-        raise RuntimeError("disk on fire")
-
-    rekognition_stack.registry.faults["platescan-validate-plate"] = crash
-    upload_id = rekognition_stack.put_photo(plate_photo("8ABC123"), "car.jpg")
-    record = rekognition_stack.wait_for(upload_id, timeout=60)
-    assert record["status"] == "FAILED"
-    assert record["error"] == {"type": "RuntimeError", "message": "disk on fire"}
-    assert rekognition_stack.registry.invocations["platescan-mark-failed"] == 1
-
-
-def test_parse_seam_is_where_executions_get_their_program() -> None:
+def test_parse_patch_is_where_executions_get_their_program() -> None:
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.backend import execution_worker
 
@@ -102,10 +37,10 @@ def test_parse_seam_is_where_executions_get_their_program() -> None:
 def test_executions_get_their_own_copy_of_the_kept_program() -> None:
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
-    from platescan.local import seams
+    from platescan.local import speedups
 
     definition = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
-    with seams.installed():
+    with speedups.installed():
         first_program, first_tree = AmazonStateLanguageParser.parse(definition)
         second_program, second_tree = AmazonStateLanguageParser.parse(definition)
     assert first_tree is second_tree
@@ -170,7 +105,7 @@ def test_invoke_lambda_task_answers_as_the_lambda_client_does(
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
     from moto.utilities.collections import select_from_typed_dict
 
-    from platescan.local import seams
+    from platescan.local import speedups
 
     def original(parameters: dict[str, Any], region: str, _: Any) -> dict[str, Any]:
         # What moto's `_invoke_lambda_function` does, through moto's Lambda API.
@@ -185,7 +120,7 @@ def test_invoke_lambda_task_answers_as_the_lambda_client_does(
     }
 
     def both(parameters: dict[str, Any]) -> tuple[Any, Any]:
-        ours = seams.invoke_lambda_task(dict(parameters), "us-east-1")
+        ours = speedups.invoke_lambda_task(dict(parameters), "us-east-1")
         theirs = original(dict(parameters), "us-east-1", None)
         return ours, select_from_typed_dict(typed_dict=InvocationResponse, obj=theirs)
 
@@ -202,7 +137,7 @@ def test_invoke_lambda_task_answers_as_the_lambda_client_does(
 
     missing = arn.replace("validate-plate", "no-such-function")
     with pytest.raises(ClientError) as ours_error:
-        seams.invoke_lambda_task({"FunctionName": missing, "Payload": b"{}"}, "us-east-1")
+        speedups.invoke_lambda_task({"FunctionName": missing, "Payload": b"{}"}, "us-east-1")
     with pytest.raises(ClientError) as theirs_error:
         original({"FunctionName": missing, "Payload": b"{}"}, "us-east-1", None)
     assert ours_error.value.response["Error"]["Code"] == "ResourceNotFoundException"
@@ -227,9 +162,9 @@ def test_parsed_json_paths_are_kept_and_still_evaluate() -> None:
     from moto.stepfunctions.parser.asl.component.common.path import result_path
     from moto.stepfunctions.parser.asl.utils import json_path
 
-    from platescan.local import seams
+    from platescan.local import speedups
 
-    with seams.installed():
+    with speedups.installed():
         assert json_path.parse("$.a.b") is json_path.parse("$.a.b")
         assert result_path.parse("$.r") is result_path.parse("$.r")
         assert json_path.extract_json("$.a.b", {"a": {"b": [1, 2]}}) == [1, 2]
@@ -239,7 +174,7 @@ def test_parsed_json_paths_are_kept_and_still_evaluate() -> None:
 
 
 def test_read_item_returns_what_get_item_returns() -> None:
-    from platescan.local import seams
+    from platescan.local import speedups
 
     item = {
         "pk": {"S": "k"},
@@ -262,8 +197,8 @@ def test_read_item_returns_what_get_item_returns() -> None:
         )
         ddb.put_item(TableName="t", Item=item)
         expected = ddb.get_item(TableName="t", Key={"pk": {"S": "k"}}, ConsistentRead=True)
-        assert seams.read_item("eu-west-1", "t", {"pk": {"S": "k"}}) == expected["Item"]
-        assert seams.read_item("eu-west-1", "t", {"pk": {"S": "nope"}}) is None
+        assert speedups.read_item("eu-west-1", "t", {"pk": {"S": "k"}}) == expected["Item"]
+        assert speedups.read_item("eu-west-1", "t", {"pk": {"S": "nope"}}) is None
 
 
 def test_the_stacks_record_is_the_record_get_record_reads(
@@ -283,9 +218,9 @@ def test_the_modules_that_copy_state_data_use_copy_only_for_deepcopy() -> None:
     import copy
     import re
 
-    from platescan.local import seams
+    from platescan.local import speedups
 
-    for module in seams.JSON_COPYING_MODULES:
+    for module in speedups.JSON_COPYING_MODULES:
         source = inspect.getsource(module)
         assert module.copy is copy, module.__name__
         uses = set(re.findall(r"\bcopy\.(\w+)", source))
@@ -296,17 +231,17 @@ def test_json_deepcopy_copies_as_deepcopy_does() -> None:
     import copy
     import datetime
 
-    from platescan.local import seams
+    from platescan.local import speedups
 
     value = {"a": [1, 2.5, "x", None, True, {"b": []}], "c": {"d": {"e": "f"}}}
-    copied = seams.json_deepcopy(value)
+    copied = speedups.json_deepcopy(value)
     assert copied == value == copy.deepcopy(value)
     assert copied is not value and copied["a"] is not value["a"]
     assert copied["a"][5] is not value["a"][5] and copied["c"]["d"] is not value["c"]["d"]
     # Anything that is not JSON goes to copy.deepcopy, whole
     shared = [1]
     other = {"when": datetime.date(2024, 1, 2), "twice": [shared, shared], "set": {1, 2}}
-    copied_other = seams.json_deepcopy(other)
+    copied_other = speedups.json_deepcopy(other)
     assert copied_other == other
     assert copied_other["twice"][0] is copied_other["twice"][1] is not shared
 
@@ -316,8 +251,8 @@ def test_executions_copy_state_data_with_json_deepcopy() -> None:
 
     from moto.stepfunctions.parser.asl.eval import states
 
-    from platescan.local import seams
+    from platescan.local import speedups
 
-    with seams.installed():
-        assert states.copy.deepcopy is seams.json_deepcopy
+    with speedups.installed():
+        assert states.copy.deepcopy is speedups.json_deepcopy
     assert states.copy is copy

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,15 +10,6 @@ from platescan import records
 from platescan.tools import cli
 
 
-@pytest.fixture
-def restored_environment() -> Iterator[None]:
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-@pytest.mark.usefixtures("restored_environment")
 def test_a_small_load_loses_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["load", "--photos", "10", "--concurrency", "4", "--engine", "rekognition"])
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -1,8 +1,9 @@
-"""The places where the local runtime fills gaps in moto, each guarded by a canary test.
+"""Where moto falls short of AWS for this pipeline, and the patches that close the gaps.
 
-moto executes the real Amazon States Language but cannot run our Lambda code without
-Docker, delivers EventBridge events only to SQS/logs/buses, and emits no Step Functions
-status-change events. These patches close exactly those gaps and nothing else:
+moto executes the real Amazon States Language, but it cannot run our Lambda code without
+Docker, delivers EventBridge events only to SQS, logs and buses, and emits no Step
+Functions status-change events. These patches close exactly those gaps, so the local stack
+behaves as the deployed one does:
 
 1. `LambdaFunction._invoke_lambda` runs the registered handler in-process;
 2. `Rule.send_to_targets` also delivers to Step Functions (StartExecution), Lambda, SNS and
@@ -10,69 +11,32 @@ status-change events. These patches close exactly those gaps and nothing else:
    neither the event as body nor the connection's credentials); SNS and webhook deliveries
    are recorded in the registry and written to the console;
 3. `BaseExecutionWorkerCommunication.terminated` publishes "Step Functions Execution Status
-   Change" events, so the FAILED listener runs as it does in AWS;
-4. the retrier's `time.sleep` can be scaled down, so tests do not wait out real backoff;
-5. `AmazonStateLanguageParser.parse` keeps each definition's syntax tree and the program
-   built from it: moto parses the ASL again for every execution (35 ms of CPU, holding the
-   GIL) and builds the program from the tree (7 ms). Each execution gets a deep copy of
-   the kept program (under 3 ms), so no execution shares a component with another;
-6. moto's Lambda Task calls `lambda_client.invoke` on a boto3 client it creates for each
-   invocation (about 15 ms of CPU), and the request goes through botocore and moto's HTTP
-   emulation (about 3 ms more) only to reach moto's Lambda backend: `invoke_lambda_task`
-   calls that backend directly and answers as the client would;
-7. moto evaluates every JSONPath (InputPath, Parameters `.$`, ResultPath...) by building
-   a new jsonpath_ng parser, with its parse tables, for each one: parsed paths are kept.
-   A parsed path is an immutable expression tree; `find` and `update_or_create` only
-   read it;
-8. moto's interpreter deep-copies the state data at every step (`copy.deepcopy`, 30 to 60
-   times an execution): where the data is JSON, as state data always is, `json_deepcopy`
-   copies it in a fraction of the time (new containers all the way down, as JSON passed
-   between states is); anything else still goes to `copy.deepcopy`;
-9. `read_item` reads an item from moto's table for the local stack's own look-ups
-   (`LocalStack.record`, which tests and the benchmark poll while executions run): the
-   item GetItem would return, without moto's response serialiser and botocore's parser
-   (about 4 ms of CPU a look-up, taken from the executions being waited on). The
-   pipeline and the API still read and write through the DynamoDB API.
+   Change" events, so the FAILED listener runs as it does in AWS.
 
-If moto renames any of these, `tests/statemachine/test_seams.py` fails loudly.
+What only makes the local stack faster is in `speedups`. Each patch has a canary in
+tests/local/test_gaps.py that fails loudly if moto renames what it replaces, or closes
+the gap itself.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
-import io
 import json
 import logging
 import queue
-import sys
 import threading
-import time
 import traceback
-import types
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
 from moto.awslambda import models as lambda_models
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.core.exceptions import JsonRESTError
-from moto.dynamodb.models import dynamodb_backends
-from moto.dynamodb.models.utilities import dynamo_to_dict
 from moto.events import models as events_models
-from moto.stepfunctions.parser.asl.component.common.path import result_path
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.common.string import string_expression
-from moto.stepfunctions.parser.asl.component.state.exec import execute_state
-from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
-from moto.stepfunctions.parser.asl.eval import states as states_module
-from moto.stepfunctions.parser.asl.parse import asl_parser
-from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
-from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution as sfn_execution
+
+from platescan.contract import UNSUCCESSFUL_EXECUTION_STATUSES
 
 log = logging.getLogger("platescan.local")
 
@@ -217,112 +181,12 @@ def _invoke_lambda(self: Any, event: str | None = None) -> tuple[str, bool, str]
     return invoke_registered(self, event)
 
 
-def read_item(
-    region: str, table: str, key: dict[str, dict[str, Any]]
-) -> dict[str, dict[str, Any]] | None:
-    """The item at `key` in attribute-value form, as a consistent GetItem returns it."""
-    item = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_item(table, key)
-    if item is None:
-        return None
-    return dict(dynamo_to_dict(item.describe_attrs(attributes=None)["Item"]))
-
-
-class _NotJson(Exception):
-    pass
-
-
-_JSON_SCALARS = (str, int, float, bool, type(None))
-
-
-def _copy_json(value: Any) -> Any:
-    kind = type(value)
-    if kind is dict:
-        return {key: _copy_json(item) for key, item in value.items()}
-    if kind is list:
-        return [_copy_json(item) for item in value]
-    if kind in _JSON_SCALARS:
-        return value
-    raise _NotJson
-
-
-def json_deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
-    """`copy.deepcopy`, quicker for JSON values (dicts, lists, strings, numbers, booleans, null).
-
-    Keys are strings and every scalar is immutable, so only the containers are new, as with
-    `copy.deepcopy`. A value holding anything else is copied by `copy.deepcopy` whole.
-    """
-    if memo is None:
-        try:
-            return _copy_json(value)
-        except (_NotJson, RecursionError):
-            pass
-    return copy.deepcopy(value, memo)
-
-
-# The interpreter's modules that deep-copy state data; each uses `copy` for nothing else.
-JSON_COPYING_MODULES = (states_module, string_expression, result_path, execute_state)
-
-
-# What Lambda's Invoke API answers when a function returns more than it allows; moto's
-# Invoke handler (`LambdaResponse.invoke`) checks the same size.
-_RESPONSE_TOO_LARGE = {
-    "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
-    "errorType": "Function.ResponseSizeTooLarge",
-}
-
-
-def invoke_lambda_task(
-    parameters: dict[str, Any], region: str, state_credentials: Any = None
-) -> dict[str, Any]:
-    """A Lambda Task's invocation, answered as moto's Lambda API answers it, minus the HTTP.
-
-    moto's interpreter calls `lambda_client.invoke(**parameters)`; the request then goes
-    through botocore (serialise, sign), moto's request matching and its Invoke handler,
-    only to reach `LambdaBackend.invoke`. This calls that backend method directly and
-    shapes the answer as the client would return it: status, `FunctionError` when the
-    function raised, and the payload parsed as moto parses it.
-    """
-    function = parameters["FunctionName"]
-    parts = function.split(":")
-    account = parts[4] if function.startswith("arn:") and len(parts) > 4 else DEFAULT_ACCOUNT_ID
-    backend = lambda_models.lambda_backends[account][region]
-    body = parameters.get("Payload") or b""
-    response_headers: dict[str, str] = {}
-    try:
-        payload = backend.invoke(
-            function,
-            parameters.get("Qualifier"),
-            body.decode("utf-8") if isinstance(body, bytes) else body,
-            {},
-            response_headers,
-        )
-    except JsonRESTError as exc:  # what the client raises for the API's error responses
-        error = {"Code": exc.error_type, "Message": exc.message}
-        raise ClientError({"Error": error}, "Invoke") from exc  # type: ignore[typeddict-item]
-    if payload is None:  # moto's handler answers 404
-        message = f"Function not found: {function}"
-        raise ClientError(
-            {"Error": {"Code": "ResourceNotFoundException", "Message": message}}, "Invoke"
-        )
-    if sys.getsizeof(payload) > 6000000:
-        response_headers["x-amz-function-error"] = "Unhandled"
-        payload = json.dumps(_RESPONSE_TOO_LARGE)
-    data = payload.encode("utf-8") if isinstance(payload, str) else payload
-    response: dict[str, Any] = {
-        "StatusCode": 200,
-        "Payload": lambda_eval_utils._from_payload(io.BytesIO(data)),
-    }
-    if "x-amz-function-error" in response_headers:
-        response["FunctionError"] = response_headers["x-amz-function-error"]
-    return response
-
-
 EXTRA_TARGET_SERVICES = ("states", "lambda", "sns")
 WEBHOOK_TIMEOUT_S = 5
 
 
 def _is_ours(arn: str) -> bool:
-    """Targets these seams deliver: moto delivers the others (SQS, logs, buses)."""
+    """Targets these patches deliver: moto delivers the others (SQS, logs, buses)."""
     parts = arn.split(":")
     return parts[2] in EXTRA_TARGET_SERVICES or (
         parts[2] == "events" and parts[5].startswith("api-destination/")
@@ -454,7 +318,7 @@ def _start_execution(rule: Any, state_machine_arn: str, event: dict[str, Any]) -
 
 def _publish_status_change(execution: Any) -> None:
     status = str(execution.exec_status.value if execution.exec_status else "")
-    if status not in ("FAILED", "TIMED_OUT", "ABORTED"):
+    if status not in UNSUCCESSFUL_EXECUTION_STATUSES:
         return
     detail = {
         "executionArn": execution.exec_arn,
@@ -482,28 +346,11 @@ def _publish_status_change(execution: Any) -> None:
 
 
 @contextmanager
-def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
-    """Install the seams for the duration of the block."""
+def installed() -> Iterator[Registry]:
+    """Close the gaps for the duration of the block."""
     original_invoke = lambda_models.LambdaFunction._invoke_lambda
     original_send = events_models.Rule.send_to_targets
     original_terminated = sfn_execution.BaseExecutionWorkerCommunication.terminated
-    original_time = retrier_decl.time
-    original_parse = asl_parser.AmazonStateLanguageParser.parse
-    original_invoke_task = lambda_eval_utils._invoke_lambda_function
-    original_json_path_parse = json_path.parse
-    original_result_path_parse = result_path.parse
-    original_copies = {module: module.copy for module in JSON_COPYING_MODULES}
-    json_copy = types.SimpleNamespace(deepcopy=json_deepcopy)
-    programs: dict[str, tuple[Any, Any]] = {}
-
-    def parse(definition: str) -> tuple[Any, Any]:
-        kept = programs.get(definition)
-        if kept is None:
-            _, tree = original_parse(definition)  # syntax errors still raise here
-            # Built here, never evaluated: its copies are, one per execution.
-            kept = programs[definition] = (Preprocessor().visit(tree), tree)
-        program, tree = kept
-        return copy.deepcopy(program), tree
 
     def send_to_targets(self: Any, event: Any, transform_input: bool = True) -> None:
         # moto raises on target types it does not know: give it only the ones it does.
@@ -525,35 +372,12 @@ def installed(retry_time_scale: float = 1.0) -> Iterator[Registry]:
         except Exception:
             log.exception("publishing the status change of %s failed", self.execution.exec_arn)
 
-    cached_json_path_parse = functools.lru_cache(maxsize=1024)(original_json_path_parse)
-    cached_result_path_parse = functools.lru_cache(maxsize=1024)(original_result_path_parse)
-
-    scaled_time = types.SimpleNamespace(
-        sleep=lambda seconds: time.sleep(seconds * retry_time_scale),
-        time=time.time,
-        monotonic=time.monotonic,
-        perf_counter=time.perf_counter,
-    )
     lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
     events_models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
     sfn_execution.BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
-    retrier_decl.time = scaled_time  # type: ignore[assignment]
-    asl_parser.AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
-    lambda_eval_utils._invoke_lambda_function = invoke_lambda_task
-    json_path.parse = cached_json_path_parse
-    result_path.parse = cached_result_path_parse
-    for module in JSON_COPYING_MODULES:
-        module.copy = json_copy  # type: ignore[attr-defined]
     try:
         yield REGISTRY
     finally:
         lambda_models.LambdaFunction._invoke_lambda = original_invoke  # type: ignore[method-assign]
         events_models.Rule.send_to_targets = original_send  # type: ignore[method-assign]
         sfn_execution.BaseExecutionWorkerCommunication.terminated = original_terminated  # type: ignore[method-assign]
-        retrier_decl.time = original_time
-        asl_parser.AmazonStateLanguageParser.parse = staticmethod(original_parse)  # type: ignore[method-assign]
-        lambda_eval_utils._invoke_lambda_function = original_invoke_task
-        json_path.parse = original_json_path_parse
-        result_path.parse = original_result_path_parse
-        for module, original_copy in original_copies.items():
-            module.copy = original_copy  # type: ignore[attr-defined]
