@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from pulumi_harness import Deployment, deploy
 
 from platescan.auth import ACCESS_TOKEN_SCOPE, ADMIN_GROUP
 from platescan.contract import ROUTES
+from tests.infra.pulumi_harness import Deployment, deploy
 
 POOL = "aws:cognito/userPool:UserPool"
 CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
