@@ -46,7 +46,7 @@ api = Api(
     ),
 )
 resolve_api_url(api.url)
-Monitoring(
+monitoring = Monitoring(
     "platescan",
     MonitoringArgs(
         config=cfg,
@@ -55,6 +55,11 @@ Monitoring(
         function_names={
             **{fn: f.function.name for fn, f in pipeline.functions.items()},
             "api": api.handler.function.name,
+        },
+        rule_names={
+            "uploads": pipeline.upload_rule.name,
+            "failed-executions": pipeline.failure_rule.name,
+            "plate-matched": alerts.rule.name,
         },
     ),
 )
@@ -66,5 +71,14 @@ pulumi.export("results_table", storage.table.name)
 pulumi.export("state_machine_arn", pipeline.state_machine.arn)
 pulumi.export("user_pool_id", auth.user_pool_id)
 pulumi.export("user_pool_client_id", auth.client_id)
+# What `python -m platescan replay-dlq` needs to put dead letters back where they belong.
+pulumi.export("dead_letter_queue_url", pipeline.dead_letter_queue.url)
+pulumi.export("mark_failed_function", pipeline.functions["mark_failed"].function.name)
+pulumi.export("alarm_topic_arn", monitoring.topic.arn)
+# An empty alarm address is allowed, and said here so nobody believes alarms reach them.
+pulumi.export(
+    "alarm_email",
+    cfg.alarm_email or "none: alarms reach only the SNS topic (alarm_topic_arn); subscribe to it",
+)
 pulumi.export("event_bus", alerts.bus.name)
 pulumi.export("alerts_topic_arn", alerts.topic.arn)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
@@ -35,7 +37,19 @@ _LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
 _MB_PER_VCPU = 1769
 _MAX_VCPUS = 6
 
+# BuildKit attaches a provenance attestation by default, which makes the pushed artefact an
+# image index; Lambda refuses indexes, and the docker-build provider has no input to turn
+# attestations off, so the environment `pulumi up` runs in must (docs/deploy.md).
+NO_ATTESTATIONS_ENV = "BUILDX_NO_DEFAULT_ATTESTATIONS"
+
 DEFAULT_MEMORY_MB = 256
+# Instances of detect_text that may run at once, unless the stack says otherwise.
+DEFAULT_DETECT_TEXT_CONCURRENCY = 10
+# Domains reserved for documentation and testing (RFC 2606, RFC 6761): mail to them reaches
+# nobody, so an alarm address there is a placeholder left in a stack file.
+_PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
+_PLACEHOLDER_TLDS = ("example", "test", "invalid", "localhost")
+_EMAIL = re.compile(r"^[^@\s]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
 DEFAULT_ARCHITECTURE: Architecture = "arm64"
 
 
@@ -115,6 +129,7 @@ class StackConfig:
     # (they are personal data); a stack may turn them on to debug.
     log_personal_data: bool = False
     accounts: Accounts = Accounts()
+    detect_text_concurrency: int = DEFAULT_DETECT_TEXT_CONCURRENCY
     alerts: Alerts = Alerts()
 
     @property
@@ -163,6 +178,56 @@ def _memory(raw: dict[str, Any] | None) -> dict[str, int]:
             raise ValueError(f"platescan:memoryMb.{key} must be 128-10240 MB; got {size}")
         memory[key] = size
     return memory
+
+
+def placeholder_reason(address: str) -> str | None:
+    """Why an alarm address cannot be a real one, or None if it may be."""
+    if not _EMAIL.match(address):
+        return "it is not an e-mail address"
+    domain = address.rsplit("@", 1)[1].lower()
+    if domain in _PLACEHOLDER_DOMAINS or domain.endswith(
+        tuple(f".{d}" for d in _PLACEHOLDER_DOMAINS)
+    ):
+        return f"{domain} is reserved for documentation: mail to it reaches nobody"
+    tld = domain.rsplit(".", 1)[-1]
+    if tld in _PLACEHOLDER_TLDS:
+        return f".{tld} is a reserved top-level domain: mail to it reaches nobody"
+    return None
+
+
+def _alarm_email(value: str | None) -> str | None:
+    """The alarm address; empty means no e-mail (the stack outputs say so)."""
+    address = (value or "").strip()
+    if not address:
+        return None
+    reason = placeholder_reason(address)
+    if reason:
+        raise ValueError(
+            f"platescan:alarmEmail is {address!r}, which cannot receive alarms: {reason}. "
+            "Set a real address with `pulumi config set platescan:alarmEmail you@your-domain`, "
+            'or set it to "" for no e-mail.'
+        )
+    return address
+
+
+def _check_image_build(engine: str) -> None:
+    """An ONNX stack builds a container image: refuse to start a build Lambda cannot run."""
+    if engine == "onnx" and os.environ.get(NO_ATTESTATIONS_ENV) != "1":
+        raise ValueError(
+            "platescan:detectorEngine is onnx, so this stack builds a container image, and "
+            "Lambda refuses the image index Docker pushes when it adds provenance "
+            f"attestations. Run `export {NO_ATTESTATIONS_ENV}=1` in this shell, then run "
+            "Pulumi again (docs/deploy.md, 'What you need')."
+        )
+
+
+def _concurrency(value: int | None) -> int:
+    concurrency = DEFAULT_DETECT_TEXT_CONCURRENCY if value is None else value
+    if not 1 <= concurrency <= 1000:
+        raise ValueError(
+            f"platescan:detectTextConcurrency must be 1-1000 instances; got {concurrency}"
+        )
+    return concurrency
 
 
 def _tracing(raw: dict[str, Any] | None) -> Tracing:
@@ -299,12 +364,15 @@ def load() -> StackConfig:
     """Read and validate the current stack's configuration (inside a Pulumi program)."""
     import pulumi
 
-    return from_source(
+    loaded = from_source(
         pulumi.Config("platescan"),
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         region=pulumi.Config("aws").require("region"),
     )
+    # Only a run of the program builds the image; the tools reading the file do not.
+    _check_image_build(loaded.detector_engine)
+    return loaded
 
 
 def load_file(stack: str, root: Path = REPO_ROOT) -> StackConfig:
@@ -360,7 +428,7 @@ def from_source(cfg: Source, *, project: str, stack: str, region: str) -> StackC
             rate_limit=float(throttle.get("rateLimit", 10)),
             burst_limit=int(throttle.get("burstLimit", 20)),
         ),
-        alarm_email=cfg.get("alarmEmail") or None,
+        alarm_email=_alarm_email(cfg.get("alarmEmail")),
         protect_data=cfg.get_bool("protectData") or False,
         region_hint=cfg.get("regionHint") or None,
         architecture=cast(Architecture, architecture),
@@ -368,5 +436,6 @@ def from_source(cfg: Source, *, project: str, stack: str, region: str) -> StackC
         table_class=cast(TableClass, table_class),
         log_personal_data=cfg.get_bool("logPersonalData") or False,
         accounts=_accounts(cfg.get_object("accounts")),
+        detect_text_concurrency=_concurrency(cfg.get_int("detectTextConcurrency")),
         alerts=_alerts(cfg),
     )

@@ -5,7 +5,13 @@
 # Built for the stack's architecture (platescan:architecture, arm64 by default): the base
 # image publishes arm64 and x86_64, and pip picks the matching wheels. Building arm64 on an
 # x86_64 machine needs QEMU for the RUN steps (docs/deploy.md).
-FROM public.ecr.aws/lambda/python:3.12
+#
+# The base is pinned by the digest of its multi-platform index, so a new patch of it (a
+# security fix, a runtime update) arrives as a visible change to this line, never silently
+# under an unchanged tag. To take the current one, read its digest with
+#   docker buildx imagetools inspect public.ecr.aws/lambda/python:3.12
+# (the "Digest:" line) and replace the one below.
+FROM public.ecr.aws/lambda/python:3.12@sha256:0628ddc11919f85f4261517d356392dbbc6b3181568d87a376ae2e814464c230
 
 # Dependencies first, so a code change rebuilds only the last layer. Binary wheels only,
 # versions from the repository's pins (constraints.txt is its requirements.txt).

@@ -50,6 +50,8 @@ class FunctionArgs:
     # a decision at its own fixed rate. False: PassThrough (only what upstream sampled, which
     # nothing upstream of the API does) with Powertools' Tracer off.
     traced: bool = True
+    # Reserved concurrency: the most instances that may run at once (None: unreserved).
+    reserved_concurrency: int | None = None
 
 
 class Function(pulumi.ComponentResource):
@@ -132,6 +134,7 @@ class Function(pulumi.ComponentResource):
             source_code_hash=zipped.package.sha256 if zipped else None,
             layers=[zipped.layer_arn] if zipped else None,
             image_uri=image.image_uri if image else None,
+            reserved_concurrent_executions=args.reserved_concurrency,
             # The role must hold its permissions before Lambda checks them at creation.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
         )

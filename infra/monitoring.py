@@ -1,8 +1,14 @@
 """Monitoring: alarms that tell an operator something needs a redrive or a look.
 
-Failed and timed-out executions (redrive them), messages in the dead-letter queue (events
-that never reached the pipeline or the FAILED listener) and errors of any function, all to
-one SNS topic, with an e-mail subscription when the stack configures an address.
+Failed, timed-out and aborted executions (redrive them), throttled executions, messages in
+the dead-letter queue (events that never reached the pipeline or the FAILED listener),
+events EventBridge could not even put in that queue (lost), and functions that keep
+raising errors, all to one SNS topic, with an e-mail subscription when the stack configures
+an address.
+
+Each alarm fires on something an operator must act on, never on one transient error that a
+retry absorbed: the pipeline's functions are retried by the state machine, the listener by
+Lambda, so their Errors alarms wait for errors that persist.
 """
 
 from __future__ import annotations
@@ -16,6 +22,11 @@ import pulumi_aws as aws
 from infra.config import StackConfig
 
 PERIOD_S = 300
+# A function's Errors alarm: at least this many errors in each of this many consecutive
+# periods. One retried transient error (or a short burst a retry absorbed) stays quiet; a
+# function that keeps failing for ten minutes does not.
+ERRORS_THRESHOLD = 5
+ERRORS_PERIODS = 2
 
 
 @dataclass
@@ -26,6 +37,8 @@ class MonitoringArgs:
     state_machine_arn: pulumi.Input[str]
     dead_letter_queue_name: pulumi.Input[str]
     function_names: Mapping[str, pulumi.Input[str]]
+    # EventBridge rules whose targets have the dead-letter queue, by a short key.
+    rule_names: Mapping[str, pulumi.Input[str]]
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -63,6 +76,8 @@ class Monitoring(pulumi.ComponentResource):
             metric: str,
             dimensions: Mapping[str, pulumi.Input[str]],
             statistic: str = "Sum",
+            threshold: int = 1,
+            periods: int = 1,
         ) -> aws.cloudwatch.MetricAlarm:
             return aws.cloudwatch.MetricAlarm(
                 f"{name}-{key}",
@@ -73,8 +88,9 @@ class Monitoring(pulumi.ComponentResource):
                 dimensions=dict(dimensions),
                 statistic=statistic,
                 period=PERIOD_S,
-                evaluation_periods=1,
-                threshold=1,
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                threshold=threshold,
                 comparison_operator="GreaterThanOrEqualToThreshold",
                 # No data means nothing happened, which is healthy.
                 treat_missing_data="notBreaching",
@@ -100,6 +116,21 @@ class Monitoring(pulumi.ComponentResource):
                 sfn,
             ),
             alarm(
+                "executions-aborted",
+                "Pipeline executions were stopped before they ended: redrive them if unintended",
+                "AWS/States",
+                "ExecutionsAborted",
+                sfn,
+            ),
+            alarm(
+                "executions-throttled",
+                "Step Functions keeps throttling this pipeline's executions: raise the quota",
+                "AWS/States",
+                "ExecutionThrottled",
+                sfn,
+                periods=ERRORS_PERIODS,
+            ),
+            alarm(
                 "dead-letters",
                 "Events EventBridge could not deliver are waiting in the dead-letter queue",
                 "AWS/SQS",
@@ -108,14 +139,28 @@ class Monitoring(pulumi.ComponentResource):
                 statistic="Maximum",
             ),
         ]
+        for rule, rule_name in sorted(args.rule_names.items()):
+            self.alarms.append(
+                alarm(
+                    f"{rule}-events-lost",
+                    f"EventBridge could not put {rule} events in the dead-letter queue: "
+                    "they are lost (check the queue's policy and that it exists)",
+                    "AWS/Events",
+                    "InvocationsFailedToBeSentToDlq",
+                    {"RuleName": rule_name},
+                )
+            )
         for function, function_name in sorted(args.function_names.items()):
             self.alarms.append(
                 alarm(
                     f"{function.replace('_', '-')}-errors",
-                    f"The {function} function raised errors",
+                    f"The {function} function keeps raising errors (at least "
+                    f"{ERRORS_THRESHOLD} in each of {ERRORS_PERIODS} periods of 5 minutes)",
                     "AWS/Lambda",
                     "Errors",
                     {"FunctionName": function_name},
+                    threshold=ERRORS_THRESHOLD,
+                    periods=ERRORS_PERIODS,
                 )
             )
         self.register_outputs({"topic_arn": self.topic.arn})

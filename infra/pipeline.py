@@ -95,8 +95,14 @@ class Pipeline(pulumi.ComponentResource):
             opts=child,
         )
         read_objects = ["s3:GetObject", "s3:GetObjectVersion"]
+        # Both readers of uploads may list uploads/: S3 then tells a deleted photo (404) from
+        # a refused read (403), and the deleted photo ends REJECTED instead of FAILED.
+        list_uploads = policies.list_prefix("ListUploads", bucket.arn, contract.UPLOADS_PREFIX)
 
-        detect_statements = [policies.allow("ReadUploads", read_objects, [uploads_objects])]
+        detect_statements = [
+            policies.allow("ReadUploads", read_objects, [uploads_objects]),
+            list_uploads,
+        ]
         detect_env: dict[str, pulumi.Input[str]] = {Env.DETECTOR_ENGINE: cfg.detector_engine}
         if cfg.detector_engine == "rekognition":
             # Rekognition reads the photo from S3 with this role's permissions (above).
@@ -113,10 +119,14 @@ class Pipeline(pulumi.ComponentResource):
             "read_metadata": (
                 [
                     policies.allow("ReadUploads", read_objects, [uploads_objects]),
+                    list_uploads,
                     # An update: the record the API wrote (owner, file name) stays on it.
                     policies.allow("MarkProcessing", ["dynamodb:UpdateItem"], [table.arn]),
                 ],
-                {Env.RESULTS_TABLE: table.name},
+                {
+                    Env.RESULTS_TABLE: table.name,
+                    Env.RETENTION_DAYS: str(cfg.record_retention_days),
+                },
                 "HeadObject and image checks; marks the record PROCESSING",
             ),
             "detect_text": (
@@ -178,6 +188,12 @@ class Pipeline(pulumi.ComponentResource):
                     environment=env,
                     timeout_s=TIMEOUTS_S[function],
                     description=description,
+                    # A burst of uploads must not become a burst of DetectText calls (throttled,
+                    # retried, then FAILED) or of OCR compute: Lambda throttles above the cap,
+                    # and the state machine retries Lambda.TooManyRequestsException with backoff.
+                    reserved_concurrency=(
+                        cfg.detect_text_concurrency if function == "detect_text" else None
+                    ),
                 ),
                 opts=child,
             )
@@ -228,7 +244,7 @@ class Pipeline(pulumi.ComponentResource):
         return ZipCode(package=packaging.build_function(function), layer_arn=self.layer.arn)
 
     def _image(self, name: str, function: str, cfg: StackConfig) -> ImageCode:
-        """Build and push the ONNX engine image; Lambda pins it by digest (`ref`)."""
+        """Build and push the ONNX engine image; Lambda runs it by `repository@digest`."""
         child = pulumi.ResourceOptions(parent=self)
         context = packaging.stage_image_context(function)
         self.repository = aws.ecr.Repository(
@@ -268,6 +284,8 @@ class Pipeline(pulumi.ComponentResource):
             # deploy doc has BUILDX_NO_DEFAULT_ATTESTATIONS=1 to keep provenance out.
             platforms=[DOCKER_PLATFORMS[cfg.architecture]],
             push=True,
+            # `pulumi preview` needs no Docker; the image is built by `pulumi up` only.
+            build_on_preview=False,
             tags=[
                 self.repository.repository_url.apply(
                     lambda url: f"{url}:{packaging.context_digest(context)}"
@@ -282,7 +300,11 @@ class Pipeline(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        return ImageCode(image_uri=self.image.ref)
+        # Lambda accepts `repository:tag` or `repository@sha256:...`, never the provider's
+        # `ref` (`repository:tag@sha256:...`); the digest pins exactly what was pushed.
+        return ImageCode(
+            image_uri=pulumi.Output.concat(self.repository.repository_url, "@", self.image.digest)
+        )
 
     # -- state machine -------------------------------------------------------------------
 
@@ -290,7 +312,18 @@ class Pipeline(pulumi.ComponentResource):
         arns = {fn: self.functions[fn].function.arn for fn in PIPELINE_FUNCTIONS}
         self.state_machine_role = aws.iam.Role(
             f"{name}-state-machine-role",
-            assume_role_policy=policies.assume_role("states.amazonaws.com"),
+            # The state machine's ARN is known from its name before it exists.
+            assume_role_policy=policies.assume_role(
+                "states.amazonaws.com",
+                source_arn_like=pulumi.Output.concat(
+                    "arn:aws:states:",
+                    cfg.region,
+                    ":",
+                    policies.account_id(),
+                    ":stateMachine:",
+                    f"{cfg.prefix}-pipeline",
+                ),
+            ),
             description="Invokes the four pipeline tasks; writes its logs and traces",
             opts=child,
         )
@@ -437,7 +470,10 @@ class Pipeline(pulumi.ComponentResource):
                         "SendFailedInvocations", ["sqs:SendMessage"], [self.dead_letter_queue.arn]
                     ),
                 ],
-                environment={Env.RESULTS_TABLE: table.name},
+                environment={
+                    Env.RESULTS_TABLE: table.name,
+                    Env.RETENTION_DAYS: str(cfg.record_retention_days),
+                },
                 timeout_s=20,
                 description="Marks the record of a failed execution FAILED",
             ),

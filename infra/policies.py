@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 Statement = dict[str, Any]
 
@@ -42,11 +43,35 @@ LOG_DELIVERY = (
 UNSCOPABLE_ACTIONS = frozenset(REKOGNITION_DETECT_TEXT + XRAY_WRITE + LOG_DELIVERY)
 
 
-def allow(sid: str, actions: Sequence[str], resources: Sequence[pulumi.Input[str]]) -> Statement:
-    """An Allow statement on exact resources (Outputs allowed)."""
+def allow(
+    sid: str,
+    actions: Sequence[str],
+    resources: Sequence[pulumi.Input[str]],
+    condition: dict[str, Any] | None = None,
+) -> Statement:
+    """An Allow statement on exact resources (Outputs allowed), optionally conditioned."""
     if not resources:
         raise ValueError(f"statement {sid} names no resource")
-    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
+    statement: Statement = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": list(actions),
+        "Resource": list(resources),
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def list_prefix(sid: str, bucket_arn: pulumi.Input[str], prefix: str) -> Statement:
+    """s3:ListBucket on one bucket, for keys under `prefix` only.
+
+    Without it S3 answers 403 AccessDenied, not 404, for a key that does not exist, and a
+    photo deleted before processing would look like a permission error to be retried.
+    """
+    return allow(
+        sid, ["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
+    )
 
 
 def allow_unscoped(sid: str, actions: Sequence[str]) -> Statement:
@@ -64,16 +89,35 @@ def document(statements: Sequence[Statement]) -> pulumi.Output[str]:
     )
 
 
-def assume_role(service: str, source_arn: pulumi.Input[str] | None = None) -> pulumi.Output[str]:
-    """Trust policy letting one AWS service assume a role (optionally for one source ARN)."""
+def account_id() -> pulumi.Output[str]:
+    """The AWS account the stack deploys into (the credentials' account)."""
+    return aws.get_caller_identity_output().account_id
+
+
+def assume_role(
+    service: str,
+    source_arn: pulumi.Input[str] | None = None,
+    *,
+    source_arn_like: pulumi.Input[str] | None = None,
+) -> pulumi.Output[str]:
+    """Trust policy letting one AWS service assume a role, for this account only.
+
+    Confused-deputy guard: the service may use the role only on behalf of this account
+    (`aws:SourceAccount`) and, where the service passes one, of the named resource
+    (`aws:SourceArn`, exactly or by pattern). Lambda passes no source ARN when it assumes an
+    execution role, so a function's role is conditioned on the account alone.
+    """
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id()}}
+    if source_arn is not None:
+        condition["ArnEquals"] = {"aws:SourceArn": source_arn}
+    if source_arn_like is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn_like}
     statement: Statement = {
         "Effect": "Allow",
         "Principal": {"Service": service},
         "Action": "sts:AssumeRole",
+        "Condition": condition,
     }
-    if source_arn is not None:
-        # Confused-deputy guard: only this rule or state machine may use the role.
-        statement["Condition"] = {"ArnEquals": {"aws:SourceArn": source_arn}}
     return document([statement])
 
 

@@ -67,3 +67,28 @@ def reset() -> None:
     table.cache_clear()
     presigner.cache_clear()
     session.cache_clear()
+
+
+# Error codes S3 answers for a key or version that is not there.
+_MISSING = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
+
+
+def object_is_gone(error: Any, bucket: str, key: str) -> bool:
+    """Whether a failed GetObject/HeadObject means the object no longer exists.
+
+    S3 answers 404 for a missing key only to callers allowed `s3:ListBucket`; anyone else
+    gets 403 AccessDenied, the same answer as for a real permission problem. The roles that
+    read uploads may list the `uploads/` prefix, so on a 403 one listing of the exact key
+    tells the two apart: a photo deleted before processing is a result (REJECTED), while a
+    missing permission stays an error the state machine retries and an operator sees.
+    """
+    code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+    if code in _MISSING:
+        return True
+    if code not in ("403", "AccessDenied"):
+        return False
+    try:
+        listed = client("s3").list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    except Exception:  # cannot tell: treat as the permission problem it may be
+        return False
+    return not any(item.get("Key") == key for item in listed.get("Contents", []))

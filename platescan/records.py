@@ -179,15 +179,23 @@ def _update(
     )
 
 
+def expires_at(retention_days: int) -> int:
+    """The TTL (epoch seconds) of a record written now and kept `retention_days`."""
+    return int(time.time()) + retention_days * 86400
+
+
 def _owner_of(obj: Mapping[str, Any]) -> str:
     return owner_from_key(str(obj.get("key") or "")) or ""
 
 
-def mark_processing(table_name: str, obj: Mapping[str, Any], execution_arn: str) -> None:
+def mark_processing(
+    table_name: str, obj: Mapping[str, Any], execution_arn: str, retention_days: int
+) -> None:
     """Record that this execution processes the upload.
 
     Raises UploadAlreadyUsed if another execution has it (or had it: a result is there),
-    or the upload was deleted.
+    or the upload was deleted. The record expires like a final one: an upload whose
+    execution never ends (or whose result is never written) must not stay for ever.
     """
     owner = _owner_of(obj)
     fields = {
@@ -195,6 +203,7 @@ def mark_processing(table_name: str, obj: Mapping[str, Any], execution_arn: str)
         "status": PROCESSING,
         "execution_arn": execution_arn,
         "updated_at": now_iso(),
+        TTL_ATTRIBUTE: expires_at(retention_days),
     }
     try:
         _update(
@@ -229,7 +238,7 @@ def write_result(table_name: str, record: dict[str, Any], retention_days: int) -
     """
     owner = _owner_of(record)
     item = {**record, "processed_at": now_iso(), "updated_at": now_iso()}
-    item[TTL_ATTRIBUTE] = int(time.time()) + retention_days * 86400
+    item[TTL_ATTRIBUTE] = expires_at(retention_days)
     try:
         _update(
             table_name,
@@ -253,15 +262,23 @@ def write_result(table_name: str, record: dict[str, Any], retention_days: int) -
 
 
 def mark_failed(
-    table_name: str, base: Mapping[str, Any], error: dict[str, str], execution_arn: str
+    table_name: str,
+    base: Mapping[str, Any],
+    error: dict[str, str],
+    execution_arn: str,
+    retention_days: int,
 ) -> bool:
-    """Mark a record FAILED unless it already holds a result. False if it did."""
+    """Mark a record FAILED unless it already holds a result. False if it did.
+
+    A FAILED record expires too (a redrive that succeeds writes a fresh expiry).
+    """
     owner = _owner_of(base)
     fields = {
         "status": FAILED,
         "error": error,
         "execution_arn": execution_arn,
         "updated_at": now_iso(),
+        TTL_ATTRIBUTE: expires_at(retention_days),
     }
     keep = {
         name: base.get(name)

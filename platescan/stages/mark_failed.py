@@ -25,7 +25,12 @@ def mark_failed(event: dict[str, Any]) -> dict[str, Any]:
     error = error_from_states(
         {"Error": detail.get("error") or f"Execution{status.title()}", "Cause": detail.get("cause")}
     )
+    settings = get_settings()
     marked = records.mark_failed(
-        get_settings().results_table, obj, error, str(detail.get("executionArn", ""))
+        settings.results_table,
+        obj,
+        error,
+        str(detail.get("executionArn", "")),
+        settings.retention_days,
     )
     return {"upload_id": obj["upload_id"], "marked": marked}

@@ -29,7 +29,7 @@ def read_metadata(event: ReadMetadataInput) -> ReadMetadataOutput:
         # yet read, so an oversized object is refused without downloading it.
         got = s3.get_object(Bucket=obj["bucket"], Key=obj["key"], **version)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        if aws.object_is_gone(exc, obj["bucket"], obj["key"]):
             raise UnsupportedImage("the uploaded object no longer exists") from exc
         raise
     size = int(got["ContentLength"])
@@ -50,6 +50,9 @@ def read_metadata(event: ReadMetadataInput) -> ReadMetadataOutput:
     obj["orientation"] = facts.orientation
     obj["region_hint"] = (got.get("Metadata") or {}).get("region")
     obj["object_version"] = obj["version_id"] or obj["etag"]
-    records.mark_processing(get_settings().results_table, obj, event.get("execution_arn", ""))
+    settings = get_settings()
+    records.mark_processing(
+        settings.results_table, obj, event.get("execution_arn", ""), settings.retention_days
+    )
     obj["elapsed_ms"] = elapsed_ms(started)
     return {"object": obj}

@@ -34,6 +34,8 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Packaging goes to a temporary folder, never to the real build/ cache."""
     path = tmp_path_factory.mktemp("build")
     with pytest.MonkeyPatch.context() as patch:
+        # As a deployer of an ONNX stack must (docs/deploy.md): no attestations, no index.
+        patch.setenv("BUILDX_NO_DEFAULT_ATTESTATIONS", "1")
         patch.setattr("infra.packaging.BUILD_DIR", path)
         patch.setattr("infra.packaging.pip_install", _stub_installer)
         yield path

@@ -179,6 +179,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 repositoryUrl=f"{account}.dkr.ecr.{region}.amazonaws.com/{physical}",
             )
         elif typ == "docker-build:index:Image":
+            # As pulumi-docker-build 0.0.22 reports a pushed image: `digest` is the manifest's
+            # `sha256:<64 hex>`, and `ref` is the first tag with the digest appended
+            # (`repository:tag@sha256:...`), the form Lambda refuses as an image URI.
             digest = "sha256:" + hashlib.sha256(json.dumps(inputs["tags"]).encode()).hexdigest()
             state.update(digest=digest, ref=f"{inputs['tags'][0]}@{digest}")
         elif typ.startswith("aws:") and "arn" not in state:
@@ -189,6 +192,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
+                "userId": "AIDAEXAMPLEDEPLOYER",
+                "id": ACCOUNT,
+            }
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
                 "userName": "AWS",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from platescan import alerts, contract
-from tests.infra.pulumi_harness import Deployment, deploy
+from tests.infra.pulumi_harness import ACCOUNT, Deployment, deploy
 
 TABLE = "aws:dynamodb/table:Table"
 # How Pulumi marks a secret value in resource properties (pulumi.runtime.rpc).
@@ -124,7 +124,10 @@ def test_the_webhook_is_an_api_destination_with_a_keyed_connection(
     role = with_webhook.by_arn(target["roleArn"])
     trust = json.loads(role["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "events.amazonaws.com"}
-    assert trust["Condition"] == {"ArnEquals": {"aws:SourceArn": rule["arn"]}}
+    assert trust["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": rule["arn"]},
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+    }
     statements = [
         s
         for p in with_webhook.of_type("aws:iam/rolePolicy:RolePolicy")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from statelint.linter import Linter
 from infra import packaging
 from infra.config import ApiThrottle, StackConfig
 from platescan.asl import load_template, placeholders, render_definition
-from tests.infra.pulumi_harness import Deployment, Resource, deploy
+from tests.infra.pulumi_harness import ACCOUNT, Deployment, Resource, deploy
 
 FUNCTION = "aws:lambda/function:Function"
 RULE = "aws:cloudwatch/eventRule:EventRule"
@@ -192,7 +193,10 @@ def test_the_upload_target_starts_this_state_machine_with_dlq_and_retries(
         }
     ]
     trust = json.loads(deployment.by_arn(target["roleArn"])["assumeRolePolicy"])["Statement"][0]
-    assert trust["Condition"] == {"ArnEquals": {"aws:SourceArn": rule["arn"]}}
+    assert trust["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": rule["arn"]},
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+    }
 
 
 def test_failed_executions_reach_the_mark_failed_function(deployment: Deployment) -> None:
@@ -256,11 +260,13 @@ def test_onnx_engine_deploys_detect_text_as_an_image_built_by_the_program(
     (image,) = deployment.of_type("docker-build:index:Image")
     assert detect["packageType"] == "Image"
     assert "runtime" not in detect.inputs and "layers" not in detect.inputs
-    # Pinned by digest, in this stack's repository.
-    assert detect["imageUri"] == image["ref"]
-    assert image["ref"].startswith(repository["repositoryUrl"] + ":")
-    assert "@sha256:" in image["ref"]
+    # Pinned by digest, in this stack's repository, in the one form Lambda accepts with a
+    # digest: `repository@sha256:...` (the provider's `ref` adds the tag, which Lambda refuses).
+    assert re.fullmatch(r"[^:@]+@sha256:[0-9a-f]{64}", detect["imageUri"]), detect["imageUri"]
+    assert detect["imageUri"] == f"{repository['repositoryUrl']}@{image['digest']}"
     assert image["push"] is True
+    # `pulumi preview` builds nothing, so it needs no Docker.
+    assert image["buildOnPreview"] is False
     assert image["platforms"] == ["linux/arm64"]  # the committed stacks run on Graviton
     assert repository["imageTagMutability"] == "IMMUTABLE"
     assert repository["imageScanningConfiguration"] == {"scanOnPush": True}

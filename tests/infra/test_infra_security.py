@@ -147,7 +147,11 @@ def test_each_function_role_touches_only_its_own_resources(deployment: Deploymen
     watchlists = deployment.named("aws:dynamodb/table:Table", "platescan-watchlists")["arn"]
     alerts = deployment.named("aws:dynamodb/table:Table", "platescan-alerts")["arn"]
     bus = deployment.named("aws:cloudwatch/eventBus:EventBus", "platescan-events")["arn"]
-    reads = {("s3:GetObject", uploads), ("s3:GetObjectVersion", uploads)}
+    reads = {
+        ("s3:GetObject", uploads),
+        ("s3:GetObjectVersion", uploads),
+        ("s3:ListBucket", f"arn:aws:s3:::{bucket}"),  # under uploads/ only (deploy fidelity)
+    }
     expected = {
         "read_metadata": reads | {("dynamodb:UpdateItem", table)},
         "detect_text": reads

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -135,13 +136,27 @@ def test_alarms_cover_executions_dead_letters_and_every_function(
 
 
 def test_the_alarm_email_is_subscribed_only_when_configured(
-    deployments: dict[str, Deployment],
+    deployments: dict[str, Deployment], build_dir: Path
 ) -> None:
-    (subscription,) = deployments["prod"].of_type("aws:sns/topicSubscription:TopicSubscription")
+    configured = deploy("prod", {"platescan:alarmEmail": "oncall@platescan-ops.eu"})
+    (subscription,) = configured.of_type("aws:sns/topicSubscription:TopicSubscription")
     assert subscription["protocol"] == "email"
-    assert subscription["endpoint"] == deployments["prod"].config["platescan:alarmEmail"]
-    assert deployments["dev"].config["platescan:alarmEmail"] == ""
-    assert not deployments["dev"].of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription["endpoint"] == "oncall@platescan-ops.eu"
+    assert configured.outputs["alarm_email"] == "oncall@platescan-ops.eu"
+    for key in ("dev", "prod"):
+        # An empty address is "no e-mail", and the outputs say so in words.
+        assert deployments[key].config["platescan:alarmEmail"] == ""
+        assert not deployments[key].of_type("aws:sns/topicSubscription:TopicSubscription")
+        assert deployments[key].outputs["alarm_email"].startswith("none: alarms reach only")
+
+
+@pytest.mark.parametrize(
+    "address", ["ops@example.com", "alerts@ops.example.org", "me@corp.test", "x@host.invalid"]
+)
+def test_a_placeholder_alarm_address_stops_the_preview(address: str, build_dir: Path) -> None:
+    with pytest.raises(Exception, match="cannot receive alarms") as raised:
+        deploy("dev", {"platescan:alarmEmail": address})
+    assert "pulumi config set platescan:alarmEmail" in str(raised.value)
 
 
 def test_outputs_name_the_deployed_resources(deployment: Deployment) -> None:
@@ -149,8 +164,12 @@ def test_outputs_name_the_deployed_resources(deployment: Deployment) -> None:
     assert set(outputs) == {
         "site_url", "api_url", "uploads_bucket", "results_table", "state_machine_arn",
         "user_pool_id", "user_pool_client_id",
+        "dead_letter_queue_url", "mark_failed_function", "alarm_topic_arn", "alarm_email",
         "event_bus", "alerts_topic_arn",
     }  # fmt: skip
+    queue = deployment.named("aws:sqs/queue:Queue", "platescan-events-dlq")
+    assert outputs["dead_letter_queue_url"] == queue["url"]
+    assert outputs["mark_failed_function"] == f"platescan-{deployment.stack}-mark-failed"
     (distribution,) = deployment.of_type("aws:cloudfront/distribution:Distribution")
     (api,) = deployment.of_type("aws:apigatewayv2/api:Api")
     (machine,) = deployment.of_type("aws:sfn/stateMachine:StateMachine")

@@ -91,6 +91,40 @@ def test_read_metadata_on_a_deleted_object_is_a_rejection(cloud: Any) -> None:
         handler("read_metadata")(read_metadata_input(event("object_created")), context("rm"))
 
 
+def _s3_answers_403_on_get(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GetObject answers as S3 does to a caller without s3:ListBucket: 403, never 404."""
+    from botocore.exceptions import ClientError
+
+    def forbidden(**params: Any) -> Any:
+        error = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+        raise ClientError(error, "GetObject")
+
+    monkeypatch.setattr(aws.client("s3"), "get_object", forbidden)
+
+
+def test_a_deleted_photo_answered_with_403_is_still_a_rejection(
+    cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given S3 answers AccessDenied for the missing key (AWS's answer without ListBucket)
+    _s3_answers_403_on_get(monkeypatch)
+    # Then Read Metadata still sees that the photo is gone: a REJECTED result, not a retry
+    with pytest.raises(UnsupportedImage, match="no longer exists"):
+        handler("read_metadata")(read_metadata_input(event("object_created")), context("rm"))
+
+
+def test_a_real_permission_problem_is_not_mistaken_for_a_deleted_photo(
+    cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    # Given the photo is there but GetObject is refused
+    cloud.put_object(Bucket=BUCKET, Key=KEY, Body=plate_photo("7ABC123"))
+    _s3_answers_403_on_get(monkeypatch)
+    # Then the error stays an error: retried, then FAILED and redrivable once fixed
+    with pytest.raises(ClientError, match="AccessDenied"):
+        handler("read_metadata")(read_metadata_input(event("object_created")), context("rm"))
+
+
 def test_detect_text_answers_in_detect_text_shape(cloud: Any) -> None:
     answer = detections(line("7ABC123", 98.0, 0.4, 0.6, 0.2, 0.08))
     word = {**answer["TextDetections"][0], "Type": "WORD", "Id": 1, "ParentId": 0}

@@ -92,7 +92,7 @@ def test_a_stray_key_still_gets_a_stable_id() -> None:
 
 def test_the_same_version_written_twice_leaves_one_record(table: Any) -> None:
     o = obj()
-    records.mark_processing(TABLE, o, "arn:exec:1")
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
     first = records.write_result(TABLE, result(o, plate("7ABC123")), retention_days=30)
     again = records.write_result(TABLE, result(o, plate("7ABC123"), arn="arn:exec:2"), 30)
     items = table.scan()["Items"]
@@ -106,20 +106,22 @@ def test_a_finished_record_is_not_turned_back_to_processing_or_failed(table: Any
     o = obj()
     records.write_result(TABLE, result(o, plate("7ABC123")), retention_days=30)
     with pytest.raises(UploadAlreadyUsed):
-        records.mark_processing(TABLE, o, "arn:exec:dup")
-    assert records.mark_failed(TABLE, o, {"type": "X", "message": "late"}, "arn:exec:dup") is False
+        records.mark_processing(TABLE, o, "arn:exec:dup", 30)
+    assert (
+        records.mark_failed(TABLE, o, {"type": "X", "message": "late"}, "arn:exec:dup", 30) is False
+    )
     assert records.get_record(TABLE, o["upload_id"])["status"] == "DONE"
 
 
 def test_a_second_photo_for_an_upload_is_never_processed_nor_written(table: Any) -> None:
     # Given the first photo of an upload processed
     first = obj(version="v1")
-    records.mark_processing(TABLE, first, "arn:exec:1")
+    records.mark_processing(TABLE, first, "arn:exec:1", 30)
     records.write_result(TABLE, result(first, plate("FIRST12")), retention_days=30)
     # When the same form is posted again: another object version under the same key
     second = obj(version="v2", uploaded_at="2026-01-02T00:00:00Z")
     with pytest.raises(UploadAlreadyUsed):
-        records.mark_processing(TABLE, second, "arn:exec:2")
+        records.mark_processing(TABLE, second, "arn:exec:2", 30)
     stored = records.write_result(TABLE, result(second, plate("SECOND1")), retention_days=30)
     # Then the record still holds the first photo's result
     assert stored["plate_text"] == "FIRST12"
@@ -128,10 +130,10 @@ def test_a_second_photo_for_an_upload_is_never_processed_nor_written(table: Any)
 
 def test_while_one_execution_processes_an_upload_another_is_refused(table: Any) -> None:
     o = obj()
-    records.mark_processing(TABLE, o, "arn:exec:1")
-    records.mark_processing(TABLE, o, "arn:exec:1")  # its own retry
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)  # its own retry
     with pytest.raises(UploadAlreadyUsed):  # the same event delivered again
-        records.mark_processing(TABLE, o, "arn:exec:2")
+        records.mark_processing(TABLE, o, "arn:exec:2", 30)
 
 
 def test_an_issued_upload_takes_its_owner_and_file_name_into_the_record(table: Any) -> None:
@@ -139,7 +141,7 @@ def test_an_issued_upload_takes_its_owner_and_file_name_into_the_record(table: A
     records.issue_upload(TABLE, upload_id, OWNER, "my car.jpg", expires_in_s=600)
     o = {**obj(upload_id), "key": records.owned_key(OWNER, upload_id)}
     del o["file_name"]  # the pipeline never carries it
-    records.mark_processing(TABLE, o, "arn:exec:1")
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
     records.write_result(TABLE, result(o, plate("7ABC123")), retention_days=30)
     stored = records.get_record(TABLE, upload_id)
     assert (stored["owner"], stored["file_name"], stored["status"]) == (OWNER, "my car.jpg", "DONE")
@@ -151,17 +153,19 @@ def test_an_object_under_another_owners_key_cannot_take_an_issued_upload(table: 
     other = "11111111-2222-4333-8444-555555555555"
     o = {**obj(upload_id), "key": records.owned_key(other, upload_id)}
     with pytest.raises(UploadAlreadyUsed):
-        records.mark_processing(TABLE, o, "arn:exec:1")
+        records.mark_processing(TABLE, o, "arn:exec:1", 30)
     assert records.get_record(TABLE, upload_id)["owner"] == OWNER
 
 
 def test_a_deleted_upload_is_not_written_back_by_a_late_execution(table: Any) -> None:
     o = obj()
-    records.mark_processing(TABLE, o, "arn:exec:1")
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
     records.delete_record(TABLE, o["upload_id"])
     stored = records.write_result(TABLE, result(o, plate("7ABC123")), retention_days=30)
     assert stored["status"] == records.DELETED and "plates" not in stored
-    assert records.mark_failed(TABLE, o, {"type": "X", "message": "late"}, "arn:exec:1") is False
+    assert (
+        records.mark_failed(TABLE, o, {"type": "X", "message": "late"}, "arn:exec:1", 30) is False
+    )
 
 
 def test_the_daily_quota_is_counted_atomically_up_to_its_limit(table: Any) -> None:
@@ -186,9 +190,9 @@ def test_the_public_view_hides_internal_fields_unless_asked(table: Any) -> None:
 
 def test_failed_then_redriven_ends_done(table: Any) -> None:
     o = obj()
-    records.mark_processing(TABLE, o, "arn:exec:1")
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
     assert records.mark_failed(
-        TABLE, o, {"type": "DetectorTimeout", "message": "slow"}, "arn:exec:1"
+        TABLE, o, {"type": "DetectorTimeout", "message": "slow"}, "arn:exec:1", 30
     )
     assert records.get_record(TABLE, o["upload_id"])["status"] == "FAILED"
     records.write_result(TABLE, result(o, plate("7ABC123")), retention_days=30)
@@ -197,7 +201,7 @@ def test_failed_then_redriven_ends_done(table: Any) -> None:
 
 def test_failure_of_an_upload_without_a_record_creates_one(table: Any) -> None:
     o = obj()
-    assert records.mark_failed(TABLE, o, {"type": "RuntimeError", "message": "x"}, "arn:exec:9")
+    assert records.mark_failed(TABLE, o, {"type": "RuntimeError", "message": "x"}, "arn:exec:9", 30)
     stored = records.get_record(TABLE, o["upload_id"])
     assert stored["status"] == "FAILED" and stored["key"] == o["key"]
     assert stored["execution_arn"] == "arn:exec:9"
@@ -208,6 +212,22 @@ def test_records_expire_after_the_retention_period(table: Any) -> None:
     import time
 
     assert abs(stored["expires_at"] - (time.time() + 7 * 86400)) < 60
+
+
+def test_processing_and_failed_records_expire_too(table: Any) -> None:
+    # Given an upload whose execution never ends, and one that failed
+    import time
+
+    processing, failed = (
+        obj(upload_id="Processing0hijklmnopqr"),
+        obj(upload_id="Failed0ghijklmnopqrstu"),
+    )
+    # When their records are written
+    records.mark_processing(TABLE, processing, "arn:exec:1", 14)
+    records.mark_failed(TABLE, failed, {"type": "X", "message": "y"}, "arn:exec:2", 14)
+    # Then DynamoDB's TTL will remove both, like a finished record
+    for item in table.scan()["Items"]:
+        assert abs(int(item["expires_at"]) - (time.time() + 14 * 86400)) < 60, item["status"]
 
 
 def test_search_exact_and_wildcards(table: Any) -> None:
@@ -229,7 +249,7 @@ def test_what_the_client_writes_is_what_boto3s_table_reads(table: Any) -> None:
     # The records are written with botocore's client and platescan.dynamo (boto3 costs
     # cold-start time); boto3's Table resource, which wrote them before, reads back the same.
     o = obj()
-    records.mark_processing(TABLE, o, "arn:exec:1")
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
     records.write_result(TABLE, result(o, plate("7ABC123", 0.9312345678)), retention_days=30)
     ours = records.get_record(TABLE, o["upload_id"])
     theirs = table.get_item(Key={"upload_id": o["upload_id"]}, ConsistentRead=True)["Item"]
@@ -243,7 +263,7 @@ def test_what_the_client_writes_is_what_boto3s_table_reads(table: Any) -> None:
 def test_a_failure_is_written_with_its_error_map(table: Any) -> None:
     o = obj()
     error = {"type": "DetectorTimeout", "message": "longer than 30 s"}
-    assert records.mark_failed(TABLE, o, error, "arn:exec:1")
+    assert records.mark_failed(TABLE, o, error, "arn:exec:1", 30)
     item = table.get_item(Key={"upload_id": o["upload_id"]})["Item"]
     assert item["error"] == error and item["status"] == "FAILED"
     assert (item["bucket"], item["key"], item["file_name"]) == ("b", o["key"], "car.jpg")

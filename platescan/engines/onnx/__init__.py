@@ -99,7 +99,7 @@ class OnnxDetector:
             data = aws.client("s3").get_object(**params)["Body"].read()
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in ("NoSuchKey", "NoSuchVersion", "404"):
+            if aws.object_is_gone(exc, bucket, key):
                 # Deleted or replaced since upload: retrying cannot bring it back.
                 raise UnsupportedImage(f"s3://{bucket}/{key} no longer exists ({code})") from exc
             raise DetectorUnavailable(f"could not read s3://{bucket}/{key}: {exc}") from exc
