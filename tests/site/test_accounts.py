@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_support import DESKTOP, SitePage, new_email
-from test_site import choose_files, compact, search_for, wait_for_result
+
+from tests.site.browser_support import DESKTOP, SitePage, new_email
+from tests.site.test_site import choose_files, compact, search_for, wait_for_result
 
 pytestmark = pytest.mark.site
 
