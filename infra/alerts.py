@@ -1,6 +1,6 @@
 """Watchlists and alerts: their tables, the stack's event bus, and where alerts go.
 
-The Check Watchlists task (in the pipeline) puts a "Plate Matched" event on this stack's
+Write Result (in the pipeline) puts a "Plate Matched" event on this stack's
 own bus for every new alert. Anything may subscribe to the bus; the stack itself routes
 alerts with one rule to
 - an SNS topic, as a one-line e-mail (an InputTransformer shapes it), with an e-mail

@@ -33,7 +33,6 @@ TIMEOUTS_S = {
     "detect_text": 90,
     "validate_plate": 20,
     "write_result": 20,
-    "check_watchlists": 20,
 }
 # The image platform for each Lambda architecture (the base image publishes both).
 DOCKER_PLATFORMS = {
@@ -143,17 +142,8 @@ class Pipeline(pulumi.ComponentResource):
                 [
                     policies.allow(
                         "WriteResult", ["dynamodb:UpdateItem", "dynamodb:GetItem"], [table.arn]
-                    )
-                ],
-                {
-                    Env.RESULTS_TABLE: table.name,
-                    Env.RETENTION_DAYS: str(cfg.record_retention_days),
-                },
-                "Idempotent write of the result record",
-            ),
-            "check_watchlists": (
-                [
-                    policies.allow("ReadRecord", ["dynamodb:GetItem"], [table.arn]),
+                    ),
+                    # then the owner's watchlist, and one claimed alert per entry matched
                     policies.allow(
                         "ReadWatchlists", ["dynamodb:Query"], [args.alerts.watchlists.arn]
                     ),
@@ -166,12 +156,13 @@ class Pipeline(pulumi.ComponentResource):
                 ],
                 {
                     Env.RESULTS_TABLE: table.name,
+                    Env.RETENTION_DAYS: str(cfg.record_retention_days),
                     Env.WATCHLISTS_TABLE: args.alerts.watchlists.name,
                     Env.ALERTS_TABLE: args.alerts.alerts.name,
                     Env.EVENT_BUS_NAME: args.alerts.bus.name,
-                    Env.RETENTION_DAYS: str(cfg.record_retention_days),
+                    Env.REVIEW_THRESHOLD: str(cfg.alerts.review_threshold),
                 },
-                "Matches the record against its owner's watchlist; one alert per entry",
+                "Idempotent write of the result record, then the owner's watchlist",
             ),
         }
 

@@ -50,6 +50,19 @@ class AlertTables:
     retention_days: int = 90
 
 
+def tables_from_settings() -> AlertTables:
+    """The tables and bus named in the function's environment."""
+    from platescan.settings import get_settings
+
+    settings = get_settings()
+    return AlertTables(
+        watchlists=settings.watchlists_table,
+        alerts=settings.alerts_table,
+        event_bus=settings.event_bus,
+        retention_days=settings.retention_days,
+    )
+
+
 def alert_id(upload_id: str, entry_id: str) -> str:
     """The idempotency key: one alert per photo and entry."""
     return f"{upload_id}#{entry_id}"
@@ -243,10 +256,12 @@ def check_record(
     """Match a record against its owner's watchlist and raise each new alert.
 
     Returns the matches (published now or earlier). A record without an owner belongs to
-    no watchlist; one that is not DONE has nothing to match.
+    no watchlist; one that is not DONE has nothing to match, unless a person corrected it
+    (a NO_PLATE photo may get its plate that way).
     """
     owner = record.get("owner")
-    if not owner or record.get("status") != records.DONE:
+    readable = record.get("status") == records.DONE or bool(record.get("correction"))
+    if not owner or not readable:
         return []
     entries = list_entries(tables.watchlists, str(owner))
     if not entries:

@@ -149,7 +149,7 @@ ALERTS_SCHEMA: dict[str, Any] = {
     ],
 }
 
-# "Plate Matched" events, as the Check Watchlists step puts them on the stack's own bus.
+# "Plate Matched" events, as Write Result puts them on the stack's own bus (platescan.alerts).
 PLATE_MATCHED_SOURCE = "platescan"
 PLATE_MATCHED_DETAIL_TYPE = "Plate Matched"
 
@@ -181,13 +181,7 @@ ALERT_EMAIL_TRANSFORMER: dict[str, Any] = {
 # -- functions and the state machine ---------------------------------------------------------
 
 # The function folders under functions/, in the order of the pipeline, then the others.
-PIPELINE_FUNCTIONS = (
-    "read_metadata",
-    "detect_text",
-    "validate_plate",
-    "write_result",
-    "check_watchlists",
-)
+PIPELINE_FUNCTIONS = ("read_metadata", "detect_text", "validate_plate", "write_result")
 FUNCTIONS = (*PIPELINE_FUNCTIONS, "mark_failed", "api")
 
 # The ASL placeholder that receives each pipeline function's ARN.
@@ -196,7 +190,6 @@ PLACEHOLDERS = {
     "detect_text": "DetectTextFunctionArn",
     "validate_plate": "ValidatePlateFunctionArn",
     "write_result": "WriteResultFunctionArn",
-    "check_watchlists": "CheckWatchlistsFunctionArn",
 }
 
 
@@ -416,18 +409,4 @@ class WriteResultOutput(TypedDict):
     upload_id: str
     status: str
     plate_count: int  # not the plates: execution output is kept free of personal data
-
-
-class CheckWatchlistsInput(TypedDict):
-    """Check Watchlists reads the record back by id; the execution ARN names the claimer."""
-
-    upload_id: str
-    execution_arn: str
-
-
-class CheckWatchlistsOutput(TypedDict):
-    """Counts only: plates stay out of the execution's history."""
-
-    upload_id: str
-    matched: int
-    raised: int
+    alerts_raised: int  # new alerts from the owner's watchlist (counted, never listed)

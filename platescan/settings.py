@@ -91,7 +91,7 @@ class Settings:
 
     @property
     def event_bus(self) -> str:
-        """The bus alerts are published on (check_watchlists, api)."""
+        """The bus alerts are published on (write_result, api)."""
         return self._required(Env.EVENT_BUS_NAME)
 
     @property

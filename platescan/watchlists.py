@@ -1,6 +1,6 @@
 """Watchlist entries and how a reading matches them: exact, wildcard or tolerant.
 
-Plain logic, no AWS: the Check Watchlists step, the API and the tests all use it.
+Plain logic, no AWS: the pipeline's Write Result, the API and the tests all use it.
 
 A reader misses characters in predictable ways: it takes a 0 for an O, an 8 for a B. A
 tolerant entry therefore forgives one character, and counts a look-alike confusion (the
@@ -18,8 +18,6 @@ import io
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-from platescan.plates.text import compact
 
 Mode = Literal["exact", "wildcard", "tolerant"]
 MODES: tuple[Mode, ...] = ("exact", "wildcard", "tolerant")
@@ -108,11 +106,22 @@ def _rank(match: Match) -> tuple[float, int, int, float]:
     return (match.distance, match.candidate_rank, match.plate_index, -match.confidence)
 
 
+def _letters(text: str) -> str:
+    """The ASCII letters and digits of a reading, upper case (readings are stored so)."""
+    return "".join(c for c in text.upper() if c.isascii() and c.isalnum())
+
+
 def normalise_plate(text: str, *, wildcards: bool = False) -> str:
-    """Plates are compared as upper-case letters and digits; `*`/`?` kept for wildcards."""
-    if not wildcards:
-        return compact(text)
-    return "".join(c for c in text.upper() if c in "*?" or (c.isascii() and c.isalnum()))
+    """What a person typed, as plates are compared: upper-case letters and digits, accents
+    and look-alike symbols folded as the reader folds them; `*`/`?` kept for wildcards."""
+    # Imported here: the pipeline's Write Result matches stored readings and never needs
+    # the plate package (its import is a cold-start cost); the API, which takes typed
+    # plates, does.
+    from platescan.plates.text import fold
+
+    folded = fold(text)
+    keep = "*?" if wildcards else ""
+    return "".join(c for c in folded if c in keep or (c.isascii() and c.isalnum()))
 
 
 def entry_id_for(plate: str, mode: str) -> str:
@@ -217,7 +226,7 @@ def _wildcard_regex(pattern: str) -> re.Pattern[str]:
 
 def match_text(entry: Entry, text: str) -> tuple[str, float] | None:
     """How `text` (one reading) matches `entry`: (how, distance), or None."""
-    read = compact(text)
+    read = _letters(text)
     if not read:
         return None
     if entry.mode == "wildcard":
@@ -265,7 +274,7 @@ def find_matches(entries: list[Entry], plates: list[dict[str, Any]]) -> list[Mat
             best.offer(
                 Match(
                     entry=entry,
-                    text=compact(text),
+                    text=_letters(text),
                     how=how,
                     distance=dist,
                     confidence=confidence,

@@ -16,8 +16,14 @@ def lambda_handler(
     event: WriteResultInput | WriteRejectionInput, context: LambdaContext
 ) -> WriteResultOutput:
     result = write_result(event)
-    logger.info("result written", upload_id=result["upload_id"], status=result["status"])
+    logger.info(
+        "result written",
+        upload_id=result["upload_id"],
+        status=result["status"],
+        alerts_raised=result["alerts_raised"],
+    )
     metrics.add_metric(
         name=f"Result{result['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1
     )
+    metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=result["alerts_raised"])
     return result

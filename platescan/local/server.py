@@ -28,6 +28,7 @@ from platescan.local import docs, s3post
 from platescan.local.authorizer import JwtAuthorizer, Unauthorized
 from platescan.local.gaps import LambdaContext
 from platescan.local.runtime import LocalConfig, LocalStack
+from platescan.local.webhook import WebhookRecorder
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
@@ -54,6 +55,7 @@ class LocalService:
         self.httpd: ThreadingHTTPServer | None = None
         self.api_handler: Any = None
         self.authorizer: JwtAuthorizer | None = None
+        self.webhook: WebhookRecorder | None = None
 
     def start(self) -> None:
         service = self
@@ -65,11 +67,14 @@ class LocalService:
         self.httpd = ThreadingHTTPServer((self.host, self.port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
+        # A test webhook on loopback takes the alerts the stack's API destination would send.
+        self.webhook = WebhookRecorder(self.host).start()
         self.stack = LocalStack(
             LocalConfig(
                 engine=self.engine,
                 site_origin=self.url,
                 s3_public_endpoint=f"{self.url}/local-s3",
+                webhook_url=self.webhook.url,
             )
         )
         self.stack.start()
@@ -93,6 +98,8 @@ class LocalService:
             self.httpd.server_close()
         if self.stack is not None:
             self.stack.stop()
+        if self.webhook is not None:
+            self.webhook.stop()
 
     @property
     def url(self) -> str:
@@ -462,6 +469,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, engine: str = "onnx") -> No
         f"  .venv/bin/python -m platescan users add EMAIL [--admin] --local {service.url}",
         flush=True,
     )
+    if service.webhook is not None:
+        print(
+            "alerts: each e-mail the SNS topic would send is printed here; the test webhook "
+            f"keeps every call at {service.webhook.url}",
+            flush=True,
+        )
     try:
         service.serve_forever()
     except KeyboardInterrupt:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from platescan import records
+from platescan import alerts, records, review
 from platescan.contract import WriteRejectionInput, WriteResultInput, WriteResultOutput
 from platescan.settings import get_settings
 from platescan.stages.events import error_from_states, object_from_event
@@ -36,10 +36,24 @@ def write_result(event: WriteResultInput | WriteRejectionInput) -> WriteResultOu
             },
             execution_arn=event.get("execution_arn", ""),
         )
+        # Readings the reader was unsure of wait for a person (see platescan.review).
+        record["review"] = review.review_state(
+            reading["status"], reading["plates"], settings.review_threshold
+        )
     stored = records.write_result(settings.results_table, record, settings.retention_days)
+    # Then the owner's watchlist, in this same Task: a separate one would add a state
+    # transition to every photo (docs/contracts.md). The execution ARN names the claimer:
+    # a retry or a redrive of this execution may finish an alert it claimed; another
+    # execution for the same photo may not (platescan.alerts).
+    matches = alerts.check_record(
+        alerts.tables_from_settings(),
+        stored,
+        claimer=event.get("execution_arn") or stored["upload_id"],
+    )
     return {
         "upload_id": stored["upload_id"],
         "status": stored["status"],
         # the execution's output: a count, not the plates (personal data)
         "plate_count": len(stored.get("plates") or []),
+        "alerts_raised": sum(1 for match in matches if match["new"]),
     }

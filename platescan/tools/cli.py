@@ -33,6 +33,10 @@ TOOLS = {
     ),
     "load": ("platescan.tools.load", "push N uploads through the local stack; lost must be 0"),
     "users": ("platescan.tools.users", "invite a user to the stack's user pool (AWS, or --local)"),
+    "export-labels": (
+        "platescan.tools.export_labels",
+        "write corrected photos and their plates in the benchmark's layout",
+    ),
     "synth": (
         "platescan.tools.synthetic",
         "write a synthetic European/Brazilian plate set for the benchmark",

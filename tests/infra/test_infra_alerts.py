@@ -51,7 +51,7 @@ def test_watchlist_and_alert_tables_are_keyed_by_owner(deployment: Deployment) -
         assert each["pointInTimeRecovery"] == {"enabled": True}
 
 
-def test_the_rule_takes_plate_matched_events_from_the_stacks_own_bus(
+def test_write_result_publishes_plate_matched_events_that_the_rule_takes_from_the_bus(
     deployment: Deployment,
 ) -> None:
     bus = _bus(deployment)
@@ -63,11 +63,12 @@ def test_the_rule_takes_plate_matched_events_from_the_stacks_own_bus(
         "source": ["platescan"],
         "detail-type": ["Plate Matched"],
     }
-    check = deployment.named("aws:lambda/function:Function", "platescan-check-watchlists")
+    check = deployment.named("aws:lambda/function:Function", "platescan-write-result")
     env = check["environment"]["variables"]
     assert env["EVENT_BUS_NAME"] == bus["name"]
     assert env["WATCHLISTS_TABLE"] == deployment.named(TABLE, "platescan-watchlists")["name"]
     assert env["ALERTS_TABLE"] == deployment.named(TABLE, "platescan-alerts")["name"]
+    assert env["REVIEW_THRESHOLD"] == str(deployment.config.get("platescan:reviewThreshold", 0.8))
 
 
 def test_alerts_reach_the_topic_as_a_readable_email(deployment: Deployment) -> None:

@@ -22,7 +22,6 @@ TASKS = {
     "DetectTextFunctionArn": "platescan-detect-text",
     "ValidatePlateFunctionArn": "platescan-validate-plate",
     "WriteResultFunctionArn": "platescan-write-result",
-    "CheckWatchlistsFunctionArn": "platescan-check-watchlists",
 }
 
 
@@ -85,7 +84,7 @@ def _architecture(deployment: Deployment) -> str:
 def test_functions_layer_and_image_share_the_stacks_architecture(deployment: Deployment) -> None:
     architecture = _architecture(deployment)
     functions = deployment.of_type(FUNCTION)
-    assert len(functions) == 7
+    assert len(functions) == 6
     for function in functions:
         assert function["architectures"] == [architecture], function.name
     (layer,) = deployment.of_type("aws:lambda/layerVersion:LayerVersion")
@@ -149,7 +148,7 @@ def test_bad_tracing_settings_are_refused(build_dir: Path, tracing: dict, match:
         deploy("dev", {"platescan:tracing": tracing})
 
 
-def test_the_state_machine_may_invoke_exactly_its_five_tasks(deployment: Deployment) -> None:
+def test_the_state_machine_may_invoke_exactly_its_four_tasks(deployment: Deployment) -> None:
     statements = _policy_of(deployment, _state_machine(deployment)["roleArn"])
     invoke = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
     assert len(invoke) == 1

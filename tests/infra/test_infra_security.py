@@ -161,8 +161,8 @@ def test_each_function_role_touches_only_its_own_resources(deployment: Deploymen
             else set()
         ),
         "validate_plate": set(),
-        "write_result": {("dynamodb:UpdateItem", table), ("dynamodb:GetItem", table)},
-        "check_watchlists": {
+        "write_result": {
+            ("dynamodb:UpdateItem", table),
             ("dynamodb:GetItem", table),
             ("dynamodb:Query", watchlists),
             ("dynamodb:PutItem", alerts),
@@ -221,7 +221,7 @@ def test_trust_policies_name_one_service_each(deployment: Deployment) -> None:
         services[role.name] = statement["Principal"]["Service"]
     webhook = ["events.amazonaws.com"] if "platescan-webhook-role" in services else []
     assert sorted(services.values()) == sorted(
-        ["lambda.amazonaws.com"] * 7 + ["states.amazonaws.com", "events.amazonaws.com"] + webhook
+        ["lambda.amazonaws.com"] * 6 + ["states.amazonaws.com", "events.amazonaws.com"] + webhook
     )
 
 

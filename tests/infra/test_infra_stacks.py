@@ -71,7 +71,7 @@ def test_retention_settings_reach_bucket_table_and_logs(deployment: Deployment) 
         if "RETENTION_DAYS" in env:
             assert env["RETENTION_DAYS"] == str(cfg["platescan:recordRetentionDays"])
     groups = deployment.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == 9  # seven functions, the state machine, the API's access log
+    assert len(groups) == 8  # six functions, the state machine, the API's access log
     assert {g["retentionInDays"] for g in groups} == {cfg["platescan:logRetentionDays"]}
 
 
@@ -82,8 +82,7 @@ def test_functions_get_memory_log_level_and_environment(deployment: Deployment) 
     functions = {f["name"].removeprefix(f"platescan-{deployment.stack}-"): f
                  for f in deployment.of_type(FUNCTION)}  # fmt: skip
     assert set(functions) == {
-        "read-metadata", "detect-text", "validate-plate", "write-result", "check-watchlists",
-        "mark-failed", "api",
+        "read-metadata", "detect-text", "validate-plate", "write-result", "mark-failed", "api"
     }  # fmt: skip
     for short, function in functions.items():
         key = short.replace("-", "_")
@@ -93,7 +92,7 @@ def test_functions_get_memory_log_level_and_environment(deployment: Deployment) 
         assert env["POWERTOOLS_LOG_LEVEL"] == cfg["platescan:logLevel"]
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == f"Platescan/{deployment.stack}"
         assert function["loggingConfig"]["logFormat"] == "JSON"
-        if key in ("read_metadata", "write_result", "check_watchlists", "mark_failed", "api"):
+        if key in ("read_metadata", "write_result", "mark_failed", "api"):
             assert env["RESULTS_TABLE"] == outputs["results_table"], short
     assert (
         functions["api"]["environment"]["variables"]["UPLOADS_BUCKET"]

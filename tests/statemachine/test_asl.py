@@ -16,7 +16,6 @@ ARNS = {
     "DetectTextFunctionArn": "arn:aws:lambda:eu-west-1:111122223333:function:detect-text",
     "ValidatePlateFunctionArn": "arn:aws:lambda:eu-west-1:111122223333:function:validate-plate",
     "WriteResultFunctionArn": "arn:aws:lambda:eu-west-1:111122223333:function:write-result",
-    "CheckWatchlistsFunctionArn": "arn:aws:lambda:eu-west-1:111122223333:function:check-watchlists",
 }
 TRANSIENT_LAMBDA = "Lambda.TooManyRequestsException"
 
@@ -26,7 +25,7 @@ def definition() -> dict:
     return json.loads(asl.render_definition(asl.load_template(), ARNS))
 
 
-def test_template_uses_exactly_the_five_function_placeholders() -> None:
+def test_template_uses_exactly_the_four_function_placeholders() -> None:
     assert asl.placeholders(asl.load_template()) == set(ARNS)
     assert set(contract.PLACEHOLDERS.values()) == set(ARNS)
 
@@ -38,7 +37,6 @@ TASK_INPUTS = {
     "Validate Plate": contract.ValidatePlateInput,
     "Write Result": contract.WriteResultInput,
     "Write Rejection": contract.WriteRejectionInput,
-    "Check Watchlists": contract.CheckWatchlistsInput,
 }
 
 
@@ -73,7 +71,6 @@ def test_each_task_calls_the_function_the_contract_names(definition: dict) -> No
         "Validate Plate": "validate_plate",
         "Write Result": "write_result",
         "Write Rejection": "write_result",
-        "Check Watchlists": "check_watchlists",
     }
 
 
@@ -152,7 +149,7 @@ def test_no_fail_state_so_a_redrive_resumes_at_the_failed_task(definition: dict)
             assert "States.ALL" not in catch["ErrorEquals"]
 
 
-def test_happy_path_is_five_transitions(definition: dict) -> None:
+def test_happy_path_is_four_transitions(definition: dict) -> None:
     states, name = definition["States"], definition["StartAt"]
     path = []
     while True:
@@ -160,10 +157,4 @@ def test_happy_path_is_five_transitions(definition: dict) -> None:
         if states[name].get("End"):
             break
         name = states[name]["Next"]
-    assert path == [
-        "Read Metadata",
-        "Detect Text",
-        "Validate Plate",
-        "Write Result",
-        "Check Watchlists",
-    ]
+    assert path == ["Read Metadata", "Detect Text", "Validate Plate", "Write Result"]

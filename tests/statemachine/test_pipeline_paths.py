@@ -62,7 +62,6 @@ def test_plate_found_is_done_with_the_plate_and_its_box(
         "Detect Text",
         "Validate Plate",
         "Write Result",
-        "Check Watchlists",
     ]
 
 

@@ -137,8 +137,8 @@ def test_each_service_line_is_usage_times_price() -> None:
     result = _estimate("rekognition", prices)
     b = result.breakdown
     assert b["rekognition"] == pytest.approx(1.0)
-    assert b["step_functions"] == pytest.approx(5 * 0.025)  # five transitions
-    assert b["lambda_requests"] == pytest.approx(7 * 0.0002)  # five tasks, two API calls
+    assert b["step_functions"] == pytest.approx(4 * 0.025)  # four transitions
+    assert b["lambda_requests"] == pytest.approx(6 * 0.0002)  # four tasks, two API calls
     assert b["s3_requests"] == pytest.approx(3 * 0.0004)
     assert b["s3_storage"] == pytest.approx(0.023 * 1000)  # 1 GB kept a month
     assert b["api_gateway"] == pytest.approx(2 * 0.001)

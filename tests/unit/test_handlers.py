@@ -39,6 +39,10 @@ def cloud() -> Iterator[Any]:
         "UPLOADS_BUCKET": BUCKET,
         "DETECTOR_ENGINE": "rekognition",
         "RETENTION_DAYS": "30",
+        "WATCHLISTS_TABLE": "platescan-watchlists",
+        "ALERTS_TABLE": "platescan-alerts",
+        "EVENT_BUS_NAME": "platescan-events",
+        "REVIEW_THRESHOLD": "0.8",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
@@ -47,7 +51,14 @@ def cloud() -> Iterator[Any]:
         aws.reset()
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        boto3.client("dynamodb").create_table(**contract.create_table_request(TABLE))
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(**contract.create_table_request(TABLE))
+        for name, schema in (
+            ("platescan-watchlists", contract.WATCHLISTS_SCHEMA),
+            ("platescan-alerts", contract.ALERTS_SCHEMA),
+        ):
+            dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **schema)
+        boto3.client("events").create_event_bus(Name="platescan-events")
         yield s3
         aws.reset()
     get_settings.cache_clear()
@@ -180,7 +191,16 @@ def test_write_result_writes_once_per_version(cloud: Any) -> None:
     }
     first = handler("write_result")(task_input, context("wr"))
     second = handler("write_result")(task_input, context("wr"))
-    assert first == second == {"upload_id": obj["upload_id"], "status": "DONE", "plate_count": 1}
+    assert (
+        first
+        == second
+        == {
+            "upload_id": obj["upload_id"],
+            "status": "DONE",
+            "plate_count": 1,
+            "alerts_raised": 0,
+        }
+    )
     items = boto3.resource("dynamodb").Table(TABLE).scan()["Items"]
     assert len(items) == 1 and items[0]["timings_ms"]["detect_text"] == 310
 
