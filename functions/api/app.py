@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from platescan import api
+from platescan import api, web
 from platescan.auth import Caller, caller_from_event
 from platescan.settings import get_settings
 
@@ -29,7 +29,7 @@ logger = Logger()
 tracer = Tracer(auto_patch=True, patch_modules=["botocore"])
 metrics = Metrics()
 app = APIGatewayHttpResolver(
-    cors=CORSConfig(allow_origin=get_settings().site_origin, max_age=600),
+    cors=CORSConfig(allow_origin=get_settings().site_origin, max_age=web.API_CORS.max_age_s),
 )
 
 
