@@ -307,6 +307,28 @@ def mark_failed(
     return True
 
 
+def release(table_name: str, upload_id: str) -> bool:
+    """Hand a PROCESSING upload back (ISSUED) when the execution holding it is known dead.
+
+    The local service does this at start for executions that ended with its last process;
+    the next execution for the upload may then take it. False if it was not PROCESSING.
+    """
+    try:
+        aws.client("dynamodb").update_item(
+            TableName=table_name,
+            Key=dynamo.to_item({"upload_id": upload_id}),
+            UpdateExpression="SET #status = :issued",
+            ConditionExpression="#status = :processing",
+            ExpressionAttributeNames=_names("status"),
+            ExpressionAttributeValues=_values(issued=ISSUED, processing=PROCESSING),
+        )
+    except ClientError as exc:
+        if _is_conflict(exc):
+            return False
+        raise
+    return True
+
+
 def issue_upload(
     table_name: str, upload_id: str, owner: str, file_name: str, expires_in_s: int
 ) -> None:

@@ -128,6 +128,9 @@ class LocalStack:
         s3 = aws.client("s3")
         for key in store.DataFolder.unfinished_uploads(self.config.table, self.config.bucket):
             got = s3.get_object(Bucket=self.config.bucket, Key=key)
+            # The execution that held the record ended with the last process: the upload is
+            # handed back, so that the next execution may take it over.
+            records.release(self.config.table, records.upload_id_from_key(key))
             s3.put_object(
                 Bucket=self.config.bucket,
                 Key=key,
