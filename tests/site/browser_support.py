@@ -74,6 +74,12 @@ class SitePage:
         self.page.locator("#account").wait_for()
         self.email = email
 
+    def fetch_status(self, url: str) -> int:
+        """The status storage answers the page for `url` (not its cache; `*.localhost` resolves)."""
+        return int(
+            self.page.evaluate('async (url) => (await fetch(url, {cache: "no-store"})).status', url)
+        )
+
     def api(self, method: str, path: str) -> dict[str, Any]:
         """Call the API from the page with the signed-in user's token: {status, body}."""
         return dict(

@@ -48,7 +48,7 @@ def test_two_accounts_see_only_their_own_plates(
     assert compact(view.locator(".plate-text").first.text_content()) == "ABC1234"
     upload_id = site.page.url.split("#result=", 1)[1]
     photo_url = site.api("GET", f"/results/{upload_id}")["body"]["image_url"]
-    assert site.page.request.get(photo_url).status == 200
+    assert site.fetch_status(photo_url) == 200
 
     # When B, with an account of their own, searches for the same plate
     second.open(account=False)
@@ -73,7 +73,7 @@ def test_two_accounts_see_only_their_own_plates(
     site.page.locator("#recent-list .entry", has_text="a-car.jpg").wait_for(state="detached")
     # Then the record and the photo are gone
     assert site.api("GET", f"/results/{upload_id}")["status"] == 404
-    assert site.page.request.get(photo_url).status == 404
+    assert site.fetch_status(photo_url) == 404
     assert compact(site.page.text_content("#result-title")) != "A-CAR.JPG"
 
 
