@@ -14,6 +14,7 @@ import base64
 import json
 import logging
 import mimetypes
+import signal
 import threading
 import time
 import uuid
@@ -497,6 +498,10 @@ def _signing_secret() -> str:
     return str(signer._credentials.get_frozen_credentials().secret_key)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -523,6 +528,9 @@ def serve(
             f"keeps every call at {service.webhook.url}",
             flush=True,
         )
+    # A service manager (or `kill`) stops with SIGTERM: stop as on Ctrl+C, so the last
+    # photos and records are written to the data folder before the process ends.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         service.serve_forever()
     except KeyboardInterrupt:

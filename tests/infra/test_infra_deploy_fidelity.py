@@ -114,6 +114,10 @@ def test_aborted_throttled_and_lost_events_raise_alarms(deployment: Deployment) 
     assert {a["dimensions"]["RuleName"] for a in lost} == rules
     for alarm in lost:
         assert alarm["namespace"] == "AWS/Events" and _fires(alarm, [1])
+    (destination,) = _alarms(deployment, "DestinationDeliveryFailures")
+    mark_failed = deployment.named(FUNCTION, "platescan-mark-failed")
+    assert destination["dimensions"] == {"FunctionName": mark_failed["name"]}
+    assert _fires(destination, [1])
     for alarm in deployment.of_type(ALARM):
         assert alarm["alarmActions"] == [topic["arn"]]
 
@@ -225,7 +229,10 @@ def test_every_trust_policy_is_limited_to_this_account(deployment: Deployment) -
 def test_parliament_finds_nothing_in_any_identity_policy(deployment: Deployment) -> None:
     # Every identity policy the program declares, with the harness's realistic ARNs, checked
     # against AWS's own action, resource-type and condition-key tables.
-    documents = deployment.of_type("aws:iam/rolePolicy:RolePolicy")
+    documents = [
+        *deployment.of_type("aws:iam/rolePolicy:RolePolicy"),
+        *deployment.of_type("aws:iam/policy:Policy"),  # managed policies, if any are added
+    ]
     assert len(documents) >= 8
     for policy in documents:
         findings = analyze_policy_string(policy["policy"]).findings
