@@ -4,6 +4,7 @@ python -m platescan recognize PHOTO...   one JSON record per photo (or --table)
 python -m platescan serve [--port 8000]  website + API + pipeline on one port
 python -m platescan bench DIR            plate-reading benchmark through the pipeline
 python -m platescan synth DIR            write a synthetic European/Brazilian plate set for bench
+python -m platescan users add EMAIL      invite a user (on AWS, or to the running local service)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ TOOLS = {
         "redrive failed pipeline executions (AWS, or --local demo)",
     ),
     "load": ("platescan.tools.load", "push N uploads through the local stack; lost must be 0"),
+    "users": ("platescan.tools.users", "invite a user to the stack's user pool (AWS, or --local)"),
     "export-labels": (
         "platescan.tools.export_labels",
         "write corrected photos and their plates in the benchmark's layout",
