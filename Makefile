@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# Where `make run` keeps photos and records between runs (ignored by git; `make clean`
+# removes it, `make run RESET=1` starts empty).
+DATA ?= .data
 
 .PHONY: run test lint typecheck bench browser clean
 
@@ -14,7 +17,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m platescan serve --port $(PORT)
+	$(PY) -m platescan serve --port $(PORT) --data $(DATA) $(if $(RESET),--reset)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -36,4 +39,4 @@ bench: $(STAMP)
 	$(PY) -m platescan bench $(DATASET)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache artifacts .home
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache artifacts .home $(DATA)

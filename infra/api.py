@@ -16,7 +16,7 @@ from infra import packaging, policies
 from infra.config import StackConfig
 from infra.function import Function, FunctionArgs, ZipCode
 from infra.storage import Storage
-from platescan import contract
+from platescan import contract, web
 from platescan.contract import Env
 
 ROUTES = ("POST /uploads", "GET /results/{upload_id}", "GET /results")
@@ -89,9 +89,10 @@ class Api(pulumi.ComponentResource):
             protocol_type="HTTP",
             cors_configuration={
                 "allow_origins": [args.site_origin],
-                "allow_methods": ["GET", "POST", "OPTIONS"],
-                "allow_headers": ["content-type"],
-                "max_age": 3600,
+                # The same values the function's router answers with locally (platescan.web).
+                "allow_methods": list(web.API_CORS.methods),
+                "allow_headers": list(web.API_CORS.headers),
+                "max_age": web.API_CORS.max_age_s,
             },
             opts=child,
         )

@@ -14,7 +14,7 @@ import pulumi_aws as aws
 
 from infra import policies
 from infra.config import StackConfig
-from platescan import contract
+from platescan import contract, web
 
 
 class PrivateBucket(pulumi.ComponentResource):
@@ -112,11 +112,12 @@ class Storage(pulumi.ComponentResource):
             bucket=bucket_id,
             cors_rules=[
                 {
+                    # The local S3 stand-in answers by the same rule (platescan.web).
                     "allowed_origins": [args.site_origin],
-                    "allowed_methods": ["POST", "GET"],
-                    "allowed_headers": ["content-type"],
-                    "expose_headers": ["ETag"],
-                    "max_age_seconds": 3000,
+                    "allowed_methods": list(web.UPLOADS_CORS.methods),
+                    "allowed_headers": list(web.UPLOADS_CORS.headers),
+                    "expose_headers": list(web.UPLOADS_CORS.expose),
+                    "max_age_seconds": web.UPLOADS_CORS.max_age_s,
                 }
             ],
             opts=child,

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from infra.config import StackConfig
 from infra.storage import PrivateBucket
+from platescan import web
 
 SITE_DIR = Path(__file__).resolve().parent.parent / "site"
 # AWS managed cache policy "CachingOptimized".
@@ -63,28 +64,6 @@ def site_files(site_dir: Path = SITE_DIR) -> list[Path]:
     )
 
 
-def content_security_policy(uploads_domains: list[str], region: str) -> str:
-    """CSP for the page: its own scripts and styles only; it talks to the API and S3.
-
-    The API is matched by a region-wide wildcard because its id is not known before the
-    distribution exists (the API's CORS needs the distribution's domain first).
-    """
-    s3 = " ".join(f"https://{domain}" for domain in uploads_domains)
-    return "; ".join(
-        (
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            f"img-src 'self' data: blob: {s3}",
-            f"connect-src 'self' https://*.execute-api.{region}.amazonaws.com {s3}",
-            f"form-action 'self' {s3}",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "frame-ancestors 'none'",
-        )
-    )
-
-
 @dataclass
 class WebsiteArgs:
     """The site needs the uploads bucket's addresses (CSP) and the API's URL (config.json)."""
@@ -117,12 +96,9 @@ class Website(pulumi.ComponentResource):
             opts=child,
         )
         uploads = args.uploads_bucket
-        csp = pulumi.Output.all(uploads.bucket, uploads.bucket_regional_domain_name).apply(
-            lambda values: content_security_policy(
-                # boto3 may sign for the global or the regional S3 endpoint.
-                [f"{values[0]}.s3.amazonaws.com", values[1]],
-                cfg.region,
-            )
+        # The same function gives the local server its headers, with the local hosts.
+        csp = uploads.bucket.apply(
+            lambda bucket: web.content_security_policy(web.aws_hosts(bucket, cfg.region))
         )
         self.headers = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-headers",
@@ -131,14 +107,14 @@ class Website(pulumi.ComponentResource):
             security_headers_config={
                 "content_security_policy": {"content_security_policy": csp, "override": True},
                 "strict_transport_security": {
-                    "access_control_max_age_sec": 63072000,
+                    "access_control_max_age_sec": web.HSTS_MAX_AGE_S,
                     "include_subdomains": True,
                     "preload": True,
                     "override": True,
                 },
                 "content_type_options": {"override": True},
-                "frame_options": {"frame_option": "DENY", "override": True},
-                "referrer_policy": {"referrer_policy": "no-referrer", "override": True},
+                "frame_options": {"frame_option": web.FRAME_OPTION, "override": True},
+                "referrer_policy": {"referrer_policy": web.REFERRER_POLICY, "override": True},
             },
             opts=child,
         )

@@ -50,14 +50,18 @@ def table(name: str) -> Any:
 def presigner(endpoint_url: str | None) -> Any:
     """An S3 client for presigning URLs that browsers will use.
 
-    Always SigV4 (regional buckets refuse older signatures). Locally `endpoint_url` points
-    the URLs at the local server's S3 stand-in, path-style: no DNS for bucket subdomains.
+    Always SigV4 (regional buckets refuse older signatures) and virtual-hosted
+    (`https://<bucket>.s3.<region>.amazonaws.com/`): the site's Content-Security-Policy lists
+    the bucket's own host, so a path-style URL (`https://s3.<region>.amazonaws.com/<bucket>`)
+    would be blocked by the browser. Locally `endpoint_url` is the local server's S3 domain
+    (`http://s3.localhost:<port>`), and the URLs are `http://<bucket>.s3.localhost:<port>/`,
+    which Chromium resolves to the loopback address: the same CSP rule applies.
     """
     with _LOCK:
         return session().create_client(
             "s3",
             endpoint_url=endpoint_url,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+            config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}),
         )
 
 

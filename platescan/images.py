@@ -17,7 +17,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from platescan.errors import UnsupportedImage
 
 MAX_BYTES = 15 * 1024 * 1024  # Rekognition reads at most 15 MB from S3
-MIN_SIDE = 80  # Rekognition DetectText needs at least 80x80 pixels
+# Below this on a side, no plate in the photo can be read, even enlarged: a plate's
+# characters are about half its height, and OCR needs 8 px of character at the very least.
+# Smaller photos down to this are enlarged for the engines (Rekognition needs 80 px).
+MIN_SIDE = 16
 MAX_PIXELS = 40_000_000  # beyond this a "photo" is a decompression bomb, not a car
 
 _FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
@@ -109,7 +112,8 @@ def _check_size(width: int, height: int) -> None:
         )
     if min(width, height) < MIN_SIDE:
         raise UnsupportedImage(
-            f"the image is {width}x{height} pixels; at least {MIN_SIDE}x{MIN_SIDE} is needed"
+            f"the image is {width}x{height} pixels, too small to read a plate in; "
+            f"at least {MIN_SIDE}x{MIN_SIDE} is needed"
         )
 
 

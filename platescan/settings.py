@@ -9,101 +9,73 @@ function quietly falling back to a value that belongs to no deployment.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Any, Generic, TypeVar
 
 from platescan.contract import Env
+
+T = TypeVar("T")
 
 
 class MissingSetting(RuntimeError):
     """A variable the function needs is not set (or is not what it must be)."""
 
 
+class _Required(Generic[T]):
+    """A variable that must be set, parsed by `parse` (whose ValueError names the variable)."""
+
+    def __init__(self, name: str, parse: Callable[[str], T], what: str = "") -> None:
+        self.name, self.parse, self.what = name, parse, what
+
+    def __get__(self, settings: Any, owner: Any = None) -> T:
+        raw = settings.env.get(self.name, "").strip()
+        if not raw:
+            raise MissingSetting(
+                f"the environment variable {self.name} is not set; this function needs it "
+                "(the stack sets it in AWS and the local stack sets it locally)"
+            )
+        try:
+            return self.parse(raw)
+        except ValueError:
+            raise MissingSetting(
+                f"the environment variable {self.name} must be {self.what}; it is {raw!r}"
+            ) from None
+
+
+class _Optional:
+    """A variable that may be empty or absent (None then)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, settings: Any, owner: Any = None) -> str | None:
+        return str(settings.env.get(self.name, "")).strip() or None
+
+
 class Settings:
     """The variables of one process's environment, read on use."""
 
+    results_table = _Required(Env.RESULTS_TABLE, str)
+    uploads_bucket = _Required(Env.UPLOADS_BUCKET, str)
+    detector_engine = _Required(Env.DETECTOR_ENGINE, str)
+    # The plate region to prefer when an upload names none.
+    region_hint = _Optional(Env.REGION_HINT)
+    site_origin = _Required(Env.SITE_ORIGIN, str)
+    max_upload_bytes = _Required(Env.MAX_UPLOAD_BYTES, int, "a whole number")
+    presign_expires_s = _Required(Env.PRESIGN_EXPIRES_S, int, "a whole number")
+    retention_days = _Required(Env.RETENTION_DAYS, int, "a whole number")
+    # Local mode only: where browsers reach the S3 stand-in (presigned URLs point there).
+    s3_public_endpoint = _Optional(Env.S3_PUBLIC_ENDPOINT)
+    # Watchlists, alerts and the bus alerts are published on (write_result, api).
+    watchlists_table = _Required(Env.WATCHLISTS_TABLE, str)
+    alerts_table = _Required(Env.ALERTS_TABLE, str)
+    event_bus = _Required(Env.EVENT_BUS_NAME, str)
+    # A reading whose top plate is less sure than this is marked "needs review".
+    review_threshold = _Required(Env.REVIEW_THRESHOLD, float, "a number")
+
     def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = dict(env)
-
-    def _required(self, name: str) -> str:
-        value = self._env.get(name, "").strip()
-        if not value:
-            raise MissingSetting(
-                f"the environment variable {name} is not set; this function needs it "
-                "(the stack sets it in AWS and the local stack sets it locally)"
-            )
-        return value
-
-    def _int(self, name: str) -> int:
-        raw = self._required(name)
-        try:
-            return int(raw)
-        except ValueError:
-            raise MissingSetting(
-                f"the environment variable {name} must be a whole number; it is {raw!r}"
-            ) from None
-
-    @property
-    def results_table(self) -> str:
-        return self._required(Env.RESULTS_TABLE)
-
-    @property
-    def uploads_bucket(self) -> str:
-        return self._required(Env.UPLOADS_BUCKET)
-
-    @property
-    def detector_engine(self) -> str:
-        return self._required(Env.DETECTOR_ENGINE)
-
-    @property
-    def region_hint(self) -> str | None:
-        """Optional: the plate region to prefer when an upload names none."""
-        return self._env.get(Env.REGION_HINT, "").strip() or None
-
-    @property
-    def site_origin(self) -> str:
-        return self._required(Env.SITE_ORIGIN)
-
-    @property
-    def max_upload_bytes(self) -> int:
-        return self._int(Env.MAX_UPLOAD_BYTES)
-
-    @property
-    def presign_expires_s(self) -> int:
-        return self._int(Env.PRESIGN_EXPIRES_S)
-
-    @property
-    def retention_days(self) -> int:
-        return self._int(Env.RETENTION_DAYS)
-
-    @property
-    def s3_public_endpoint(self) -> str | None:
-        """Local mode only: where browsers reach the S3 stand-in (presigned URLs point there)."""
-        return self._env.get(Env.S3_PUBLIC_ENDPOINT, "").strip() or None
-
-    @property
-    def watchlists_table(self) -> str:
-        return self._required(Env.WATCHLISTS_TABLE)
-
-    @property
-    def alerts_table(self) -> str:
-        return self._required(Env.ALERTS_TABLE)
-
-    @property
-    def event_bus(self) -> str:
-        """The bus alerts are published on (write_result, api)."""
-        return self._required(Env.EVENT_BUS_NAME)
-
-    @property
-    def review_threshold(self) -> float:
-        """A reading whose top plate is less sure than this is marked "needs review"."""
-        raw = self._required(Env.REVIEW_THRESHOLD)
-        try:
-            return float(raw)
-        except ValueError:
-            raise MissingSetting(
-                f"the environment variable {Env.REVIEW_THRESHOLD} must be a number; it is {raw!r}"
-            ) from None
+        self.env = dict(env)
 
 
 @lru_cache(maxsize=1)

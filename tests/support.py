@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -102,8 +103,18 @@ def request(
     headers: dict[str, str] | None = None,
     method: str | None = None,
 ) -> tuple[int, bytes, dict[str, str]]:
-    """An HTTP request to the local service: (status, body, headers), 4xx/5xx included."""
-    req = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    """An HTTP request to the local service: (status, body, headers), 4xx/5xx included.
+
+    Names under `.localhost` (the local S3 stand-in's `<bucket>.s3.localhost`) go to the
+    loopback address with their Host header kept, as Chromium sends them; the system's
+    resolver may not know them.
+    """
+    headers = dict(headers or {})
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname and parts.hostname.endswith(".localhost"):
+        headers.setdefault("Host", parts.netloc)
+        url = parts._replace(netloc=f"127.0.0.1:{parts.port or 80}").geturl()
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(req, timeout=30) as response:
             return response.status, response.read(), dict(response.headers)
@@ -165,3 +176,30 @@ class FakeRekognition:
             RekognitionBackend, "detect_text", lambda backend: fake._detect_text()
         ):
             yield self
+
+
+def csp_allows(csp: str, directive: str, url: str, site_origin: str) -> bool:
+    """Whether a CSP directive (falling back to default-src) lets a page reach `url`.
+
+    Host-source matching as browsers do it: scheme, host (a leading `*.` matches any
+    subdomain) and port; `'self'` is the page's own origin.
+    """
+    directives = {part.split()[0]: part.split()[1:] for part in csp.split(";") if part.strip()}
+    sources = directives.get(directive, directives.get("default-src", []))
+    target = urllib.parse.urlsplit(url)
+    for source in sources:
+        if source == "'self'":
+            if f"{target.scheme}://{target.netloc}" == site_origin.rstrip("/"):
+                return True
+            continue
+        allowed = urllib.parse.urlsplit(
+            source if "://" in source else f"{target.scheme}://{source}"
+        )
+        host = allowed.hostname or ""
+        if host.startswith("*."):
+            host_matches = (target.hostname or "").endswith(host[1:])
+        else:
+            host_matches = target.hostname == host
+        if allowed.scheme == target.scheme and host_matches and allowed.port == target.port:
+            return True
+    return False

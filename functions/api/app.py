@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from platescan import api
+from platescan import api, web
 from platescan.router import Cors, Request, Response, Router
 from platescan.settings import get_settings
 
@@ -21,7 +21,10 @@ logger = Logger()
 # it finds installed (requests, sqlite3, ...) though nothing here uses them (issue 7).
 tracer = Tracer(auto_patch=True, patch_modules=["botocore"])
 metrics = Metrics()
-app = Router(cors=Cors(allow_origin=get_settings().site_origin, max_age=600), logger=logger)
+app = Router(
+    cors=Cors(allow_origin=get_settings().site_origin, max_age=web.API_CORS.max_age_s),
+    logger=logger,
+)
 
 
 @app.post("/uploads")

@@ -1,18 +1,28 @@
 """Amazon Rekognition DetectText on the S3 object, with its errors mapped to ours.
 
-Rekognition reads the object from S3 itself, so no bytes pass through the function. Its
-errors become the named errors the state machine matches: throttling is retried, a photo
-Rekognition cannot read is a permanent rejection, a failure on its side is retried.
+Rekognition reads the object from S3 itself, so no bytes pass through the function, except
+for a photo smaller than Rekognition's 80 px minimum on a side: that one is read here,
+enlarged to the minimum and sent as bytes (the boxes it answers with are ratios of the
+photo, so they hold for the original). Its errors become the named errors the state
+machine matches: throttling is retried, a photo Rekognition cannot read is a permanent
+rejection, a failure on its side is retried.
 """
 
 from __future__ import annotations
 
+import io
+import math
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from PIL import Image
 
 from platescan import aws
+from platescan.engines.base import read_object
 from platescan.errors import DetectorThrottled, DetectorUnavailable, UnsupportedImage
+from platescan.images import load_image
+
+MIN_SIDE = 80  # Rekognition DetectText reads no image smaller than 80x80 pixels
 
 _THROTTLED = {"ThrottlingException", "ProvisionedThroughputExceededException"}
 _UNSUPPORTED = {"InvalidImageFormatException", "ImageTooLargeException", "InvalidS3ObjectException"}
@@ -29,12 +39,24 @@ class RekognitionDetector:
 
     name = "rekognition"
 
-    def detect(self, *, bucket: str, key: str, version_id: str | None = None) -> dict:
-        s3_object: dict[str, str] = {"Bucket": bucket, "Name": key}
-        if version_id:
-            s3_object["Version"] = version_id
+    def detect(
+        self,
+        *,
+        bucket: str,
+        key: str,
+        version_id: str | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> dict:
+        image: dict[str, Any]
+        if size is not None and min(size) < MIN_SIDE:
+            image = {"Bytes": enlarged(read_object(bucket, key, version_id))}
+        else:
+            s3_object: dict[str, str] = {"Bucket": bucket, "Name": key}
+            if version_id:
+                s3_object["Version"] = version_id
+            image = {"S3Object": s3_object}
         try:
-            response = rekognition_client().detect_text(Image={"S3Object": s3_object})
+            response = rekognition_client().detect_text(Image=image)
         except ClientError as exc:
             raise map_client_error(exc) from exc
         except BotoCoreError as exc:  # connection failures and the like: transient
@@ -43,6 +65,19 @@ class RekognitionDetector:
             "TextDetections": response.get("TextDetections", []),
             "TextModelVersion": response.get("TextModelVersion", ""),
         }
+
+
+def enlarged(data: bytes) -> bytes:
+    """The photo upright and enlarged to at least MIN_SIDE pixels on each side, as PNG."""
+    try:
+        image = load_image(data)
+    except (OSError, ValueError) as exc:
+        raise UnsupportedImage(f"the image cannot be decoded: {exc}") from exc
+    scale = MIN_SIDE / min(image.size)
+    size = (math.ceil(image.width * scale), math.ceil(image.height * scale))
+    out = io.BytesIO()
+    image.resize(size, Image.Resampling.BICUBIC).save(out, "PNG")
+    return out.getvalue()
 
 
 def map_client_error(exc: ClientError) -> Exception:

@@ -20,11 +20,12 @@ import warnings
 import zipfile
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from platescan import alerts, asl, aws, contract, dynamo, records
+from platescan import alerts, asl, aws, contract, dynamo, records, web
 from platescan.contract import Env
-from platescan.local import gaps, speedups, webhook
+from platescan.local import gaps, speedups, store, webhook
 from platescan.settings import get_settings
 
 log = logging.getLogger("platescan.local")
@@ -59,6 +60,8 @@ class LocalConfig:
     # Executions started by uploads that run at once; later uploads wait their turn (see
     # gaps.Admission). 0: four per OCR worker with the ONNX engine, unlimited otherwise.
     max_running_executions: int = 0
+    # Where photos and records are kept between runs (`serve --data`); None: memory only.
+    data_dir: str | None = None
 
 
 class LocalStack:
@@ -72,6 +75,8 @@ class LocalStack:
         self.state_machine_arn = ""
         self.alerts_topic_arn = ""
         self.registry = gaps.REGISTRY
+        self._started = False
+        self.data = store.DataFolder(Path(self.config.data_dir)) if self.config.data_dir else None
         # The environment variables as they were before `start` set them, for `stop`.
         self._saved_environment: dict[str, str | None] = {}
 
@@ -90,6 +95,7 @@ class LocalStack:
     def start(self) -> None:
         from moto import mock_aws
 
+        self._started = True
         self._set_environment()
         self._exit.enter_context(
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
@@ -104,6 +110,27 @@ class LocalStack:
         limit = self._execution_limit()
         if limit:
             self.registry.admission = gaps.Admission(limit)
+        if self.data is not None:
+            self._resume_unfinished()
+            self.data.start_saving(self.config.bucket, self._tables())
+
+    def _tables(self) -> list[str]:
+        cfg = self.config
+        return [cfg.table, cfg.watchlists_table, cfg.alerts_table]
+
+    def _resume_unfinished(self) -> None:
+        """Process again the kept photos whose execution ended with the previous process."""
+        s3 = aws.client("s3")
+        for key in store.DataFolder.unfinished_uploads(self.config.table, self.config.bucket):
+            got = s3.get_object(Bucket=self.config.bucket, Key=key)
+            s3.put_object(
+                Bucket=self.config.bucket,
+                Key=key,
+                Body=got["Body"].read(),
+                ContentType=got.get("ContentType") or "binary/octet-stream",
+                Metadata=got.get("Metadata") or {},
+            )
+            log.info("processing %s again: its execution ended with the last run", key)
 
     def _execution_limit(self) -> int:
         if self.config.max_running_executions or self.config.engine != "onnx":
@@ -113,6 +140,15 @@ class LocalStack:
         return 4 * get_pool().workers
 
     def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        if self.data is not None:
+            self.data.stop_saving()
+            try:
+                self.data.save(self.config.bucket, self._tables())
+            except Exception:  # the stack may have failed to start: nothing to keep then
+                log.exception("could not save the local data to %s", self.data.root)
         if self.registry.admission is not None:
             self.registry.admission.close()
             self.registry.admission = None
@@ -175,6 +211,25 @@ class LocalStack:
         cfg = self.config
         s3 = aws.client("s3")
         s3.create_bucket(Bucket=cfg.bucket)
+        # The deployed bucket's CORS rule; the local S3 stand-in answers browsers by it.
+        rule = web.UPLOADS_CORS
+        s3.put_bucket_cors(
+            Bucket=cfg.bucket,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedOrigins": [cfg.site_origin],
+                        "AllowedMethods": list(rule.methods),
+                        "AllowedHeaders": list(rule.headers),
+                        "ExposeHeaders": list(rule.expose),
+                        "MaxAgeSeconds": rule.max_age_s,
+                    }
+                ]
+            },
+        )
+        if self.data is not None:
+            # Before the bucket sends events: kept photos are not processed again.
+            self.data.restore_objects(cfg.bucket)
         s3.put_bucket_notification_configuration(
             Bucket=cfg.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
         )
@@ -199,6 +254,9 @@ class LocalStack:
             TableName=cfg.alerts_table,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": contract.TTL_ATTRIBUTE},
         )
+        if self.data is not None:
+            for table in self._tables():
+                self.data.restore_items(table)
 
     def _role(self, name: str, service: str) -> str:
         trust = {

@@ -1,8 +1,11 @@
 """The local web server: the website, the HTTP API and an S3 upload endpoint on one port.
 
-`/` serves `site/` as CloudFront would, `/config.json` tells the page where the API is,
-`/api/...` hands each request to the same API handler that runs behind API Gateway (as a
-payload v2 event), and `/local-s3/...` stands in for S3's presigned POST and GET.
+`/` serves `site/` as CloudFront would, with the same security headers (CSP, frame and
+content-type options, referrer policy; no HSTS on plain HTTP), `/config.json` tells the page
+where the API is, and `/api/...` hands each request to the same API handler that runs behind
+API Gateway (as a payload v2 event). Requests for `<bucket>.s3.localhost:<port>` (routed by
+their Host header) stand in for S3's presigned POST and GET: virtual-hosted URLs, a separate
+origin answering CORS by the bucket's rule, as on AWS.
 """
 
 from __future__ import annotations
@@ -17,14 +20,15 @@ import uuid
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from botocore.exceptions import ClientError
 
-from platescan import aws
+from platescan import aws, web
 from platescan.asl import REPO_ROOT
-from platescan.local import s3post
+from platescan.local import s3post, store
 from platescan.local.gaps import LambdaContext
 from platescan.local.runtime import LocalConfig, LocalStack
 from platescan.local.webhook import WebhookRecorder
@@ -34,25 +38,24 @@ log = logging.getLogger("platescan.local")
 
 SITE_DIR = REPO_ROOT / "site"
 MAX_POST_BYTES = 12 * 1024 * 1024  # the policy allows 10 MB; read a little more to say so
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
-        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
-    ),
-}
 
 
 class LocalService:
     """The local stack plus the HTTP server in front of it."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8000, engine: str = "onnx") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        engine: str = "onnx",
+        data_dir: str | None = None,
+    ) -> None:
         self.host, self.port, self.engine = host, port, engine
+        self.data_dir = data_dir
         self.stack: LocalStack | None = None
         self.httpd: ThreadingHTTPServer | None = None
         self.api_handler: Any = None
+        self.site_headers: dict[str, str] = {}
         self.webhook: WebhookRecorder | None = None
 
     def start(self) -> None:
@@ -71,11 +74,15 @@ class LocalService:
             LocalConfig(
                 engine=self.engine,
                 site_origin=self.url,
-                s3_public_endpoint=f"{self.url}/local-s3",
+                s3_public_endpoint=web.local_s3_endpoint(self.port),
+                data_dir=self.data_dir,
                 webhook_url=self.webhook.url,
             )
         )
         self.stack.start()
+        self.site_headers = web.security_headers(
+            web.local_hosts(self.stack.config.bucket, self.port)
+        )
         self.api_handler = self.stack.handlers["api"]
 
     def serve_forever(self) -> None:
@@ -104,6 +111,7 @@ class LocalService:
 
 class RequestHandler(BaseHTTPRequestHandler):
     local: LocalService
+    _cors: dict[str, str] = {}  # noqa: RUF012  (replaced per request, never mutated)
     server_version = "platescan-local"
     protocol_version = "HTTP/1.1"
 
@@ -125,15 +133,19 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _route(self, method: str) -> None:
         path = urlsplit(self.path).path
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
         try:
-            if path == "/api" or path.startswith("/api/"):
+            if host.endswith(f".{web.LOCAL_S3_DOMAIN}"):
+                self._s3(method, host[: -len(web.LOCAL_S3_DOMAIN) - 1], path.lstrip("/"))
+            elif path == "/api" or path.startswith("/api/"):
                 self._api(method)
-            elif path.startswith("/local-s3/"):
-                self._s3(method, path[len("/local-s3/") :])
             elif path == "/config.json" and method in ("GET", "HEAD"):
-                host = self.headers.get("Host") or f"{self.local.host}:{self.local.port}"
+                site = self.headers.get("Host") or f"{self.local.host}:{self.local.port}"
                 self._send(
-                    200, json.dumps({"api_url": f"http://{host}/api"}).encode(), "application/json"
+                    200,
+                    json.dumps({"api_url": f"http://{site}/api"}).encode(),
+                    "application/json",
+                    self.local.site_headers,
                 )
             elif method in ("GET", "HEAD"):
                 self._static(path)
@@ -150,12 +162,13 @@ class RequestHandler(BaseHTTPRequestHandler):
         if target.is_dir():
             target = target / "index.html"
         if not target.is_relative_to(SITE_DIR.resolve()) or not target.is_file():
-            self._send(404, b"not found", "text/plain; charset=utf-8")
+            self._send(404, b"not found", "text/plain; charset=utf-8", self.local.site_headers)
             return
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if content_type.startswith("text/") or content_type.endswith(("javascript", "json")):
             content_type += "; charset=utf-8"
-        self._send(200, target.read_bytes(), content_type, {"Cache-Control": "no-cache"})
+        headers = {**self.local.site_headers, "Cache-Control": "no-cache"}
+        self._send(200, target.read_bytes(), content_type, headers)
 
     # -- the API, through the same handler as API Gateway ---------------------------------
     def _api(self, method: str) -> None:
@@ -201,24 +214,60 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._send(int(response.get("statusCode", 200)), data, content_type, headers)
 
     # -- the S3 stand-in -----------------------------------------------------------------
-    def _s3(self, method: str, rest: str) -> None:
-        bucket, _, key = rest.partition("/")
+    def _s3(self, method: str, bucket: str, key: str) -> None:
+        self._cors = {}
         if self.local.stack is None or bucket != self.local.stack.config.bucket:
-            self._send(
-                404,
-                s3post.PostRejected(404, "NoSuchBucket", "no such bucket").to_xml(),
-                "application/xml",
-            )
+            self._s3_error(s3post.PostRejected(404, "NoSuchBucket", "no such bucket"))
+            return
+        self._cors = self._s3_cors(bucket, method) or {}
+        if method == "OPTIONS":
+            # A preflight S3's CORS rule does not match is refused, as S3 refuses it.
+            if self._cors:
+                self._send(200, b"", "text/plain", self._cors)
+            else:
+                self._s3_error(
+                    s3post.PostRejected(403, "AccessForbidden", "CORSResponse: not allowed")
+                )
         elif method == "POST" and not key:
             self._s3_post(bucket)
         elif method in ("GET", "HEAD") and key:
             self._s3_get(bucket, unquote(key))
         else:
-            self._send(
-                405,
-                s3post.PostRejected(405, "MethodNotAllowed", method).to_xml(),
-                "application/xml",
+            self._s3_error(s3post.PostRejected(405, "MethodNotAllowed", method))
+
+    def _s3_cors(self, bucket: str, method: str) -> dict[str, str] | None:
+        """The CORS headers the bucket's own rules give this request (as S3 evaluates them)."""
+        origin = self.headers.get("Origin")
+        if not origin:
+            return None
+        try:
+            rules = aws.client("s3").get_bucket_cors(Bucket=bucket)["CORSRules"]
+        except ClientError:
+            return None
+        if method == "OPTIONS":
+            method = self.headers.get("Access-Control-Request-Method", "")
+        requested = [
+            h for h in (self.headers.get("Access-Control-Request-Headers") or "").split(",") if h
+        ]
+        for rule in rules:
+            matched = web.cors_headers(
+                web.CorsRule(
+                    methods=tuple(rule.get("AllowedMethods", ())),
+                    headers=tuple(rule.get("AllowedHeaders", ())),
+                    max_age_s=int(rule.get("MaxAgeSeconds", 0)),
+                    expose=tuple(rule.get("ExposeHeaders", ())),
+                ),
+                rule.get("AllowedOrigins", ()),
+                origin,
+                method,
+                requested,
             )
+            if matched:
+                return matched
+        return None
+
+    def _s3_error(self, error: s3post.PostRejected) -> None:
+        self._send(error.status, error.to_xml(), "application/xml", self._cors)
 
     def _s3_post(self, bucket: str) -> None:
         body = self._read_body(limit=MAX_POST_BYTES)
@@ -231,9 +280,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             s3post.check_policy(bucket, form, secret=_signing_secret())
             s3post.store(bucket, form)
         except s3post.PostRejected as exc:
-            self._send(exc.status, exc.to_xml(), "application/xml")
+            self._s3_error(exc)
             return
-        self._send(204, b"", "text/plain")
+        self._send(204, b"", "text/plain", self._cors)
 
     def _s3_get(self, bucket: str, key: str) -> None:
         query = parse_qs(urlsplit(self.path).query)
@@ -245,33 +294,21 @@ class RequestHandler(BaseHTTPRequestHandler):
                 query["X-Amz-Expires"][0]
             )
         except (KeyError, ValueError):
-            self._send(
-                403,
-                s3post.PostRejected(403, "AccessDenied", "not a presigned URL").to_xml(),
-                "application/xml",
-            )
+            self._s3_error(s3post.PostRejected(403, "AccessDenied", "not a presigned URL"))
             return
         if expired:
-            self._send(
-                403,
-                s3post.PostRejected(403, "AccessDenied", "the link has expired").to_xml(),
-                "application/xml",
-            )
+            self._s3_error(s3post.PostRejected(403, "AccessDenied", "the link has expired"))
             return
         try:
             obj = aws.client("s3").get_object(Bucket=bucket, Key=key)
         except ClientError:
-            self._send(
-                404,
-                s3post.PostRejected(404, "NoSuchKey", "no such object").to_xml(),
-                "application/xml",
-            )
+            self._s3_error(s3post.PostRejected(404, "NoSuchKey", "no such object"))
             return
         self._send(
             200,
             obj["Body"].read(),
             obj.get("ContentType") or "application/octet-stream",
-            {"Cache-Control": "private, max-age=300"},
+            {**self._cors, "Cache-Control": "private, max-age=300"},
         )
 
     # -- plumbing ------------------------------------------------------------------------
@@ -293,7 +330,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         )
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        for name, value in {**SECURITY_HEADERS, **(headers or {})}.items():
+        for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
@@ -310,11 +347,20 @@ def _signing_secret() -> str:
     return str(signer._credentials.get_frozen_credentials().secret_key)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, engine: str = "onnx") -> None:
-    """Run the local service until interrupted."""
-    service = LocalService(host, port, engine)
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    engine: str = "onnx",
+    data_dir: str | None = None,
+    reset: bool = False,
+) -> None:
+    """Run the local service until interrupted; with `data_dir`, keep its data there."""
+    if data_dir and reset:
+        store.DataFolder(Path(data_dir)).reset()
+    service = LocalService(host, port, engine, data_dir)
     service.start()
-    print(f"platescan is running on {service.url}  (Ctrl+C to stop)", flush=True)
+    kept = f"; photos and records kept in {data_dir}" if data_dir else " (nothing is kept)"
+    print(f"platescan is running on {service.url}{kept}  (Ctrl+C to stop)", flush=True)
     if service.webhook is not None:
         print(
             "alerts: each e-mail the SNS topic would send is printed here; the test webhook "

@@ -67,6 +67,10 @@ class PlateFormat:
     min_length: int = 1
     generic: bool = False
     same_glyphs: tuple[tuple[str, str], ...] = ()  # read as: a region prints them alike
+    # A personalised (vanity) registration: any letters and digits up to the region's
+    # longest. Most text on a photo fits that, so the reader tries these formats only where
+    # the text is known to be on a plate (a close-up, or the state's name printed on it).
+    personalised: bool = False
 
     def canonical(self, text: str) -> str:
         for seen, meant in self.same_glyphs:
@@ -154,6 +158,7 @@ def load_formats() -> tuple[tuple[PlateFormat, ...], dict[str, tuple[str, ...]]]
                 min_length=int(entry.get("min_length", 1)),
                 generic=bool(entry.get("generic", False)),
                 same_glyphs=tuple(sorted(entry.get("same_glyphs", {}).items())),
+                personalised=bool(entry.get("personalised", False)),
             )
         )
     groups = {name.upper(): tuple(members) for name, members in raw.get("groups", {}).items()}
@@ -232,11 +237,12 @@ def match_formats(
     regions: set[str] | None = None,
     max_corrections: int = 2,
     lines: int | None = None,
+    personalised: bool = False,
 ) -> list[FormatMatch]:
     """Every format (within `regions`, and layouts of `lines` rows when given) that compact
-    `text` fits, fewest corrections first."""
+    `text` fits, fewest corrections first; personalised formats only when asked for."""
     wanted = frozenset(regions) if regions is not None else None
-    return list(_match_formats(text, wanted, max_corrections, lines))
+    return list(_match_formats(text, wanted, max_corrections, lines, personalised))
 
 
 # A photo's re-reads repeat the same few texts many times over, and the engine and the
@@ -244,12 +250,18 @@ def match_formats(
 # instead of 9.9 on the US set's responses, with the same readings.
 @lru_cache(maxsize=16384)
 def _match_formats(
-    text: str, regions: frozenset[str] | None, max_corrections: int, lines: int | None
+    text: str,
+    regions: frozenset[str] | None,
+    max_corrections: int,
+    lines: int | None,
+    personalised: bool,
 ) -> tuple[FormatMatch, ...]:
     formats, _ = load_formats()
     matches: list[FormatMatch] = []
     for fmt in formats:
         if regions is not None and fmt.region and fmt.region not in regions:
+            continue
+        if fmt.personalised and not personalised:
             continue
         if len(text) < fmt.min_length:
             continue

@@ -62,7 +62,12 @@ MIN_PLATE_SCORE = 0.3
 # A second plate in the same photo needs stronger evidence than the first.
 MIN_EXTRA_PLATE_SCORE = 0.4
 MAX_CANDIDATES = 5
-MIN_LEN, MAX_LEN = 4, 9
+MIN_LEN, MAX_LEN = 4, 10  # an Indian registration has ten characters
+# A line this tall (a share of the photo's height), and the tallest on it, is a close-up
+# of a plate's characters: nothing else on a photo is printed that large.
+CLOSE_UP_HEIGHT = 0.2
+# A state or country name printed on a plate is smaller than its characters by at least this.
+REGION_WORD_SMALLER = 1.3
 
 
 @dataclass
@@ -176,11 +181,12 @@ def _readings_for_text(
     two_line: bool,
     hinted: _Hint | None,
     ruled_out: frozenset[str] = frozenset(),
+    on_plate: bool = False,
 ) -> list[Reading]:
     if not MIN_LEN <= len(text) <= MAX_LEN:
         return []
     out: list[Reading] = []
-    for match in match_formats(text, lines=2 if two_line else 1):
+    for match in match_formats(text, lines=2 if two_line else 1, personalised=on_plate):
         weight = _format_weight(match, hinted) * (TWO_LINE_BONUS if two_line else 1.0)
         if match.format.id in ruled_out:
             weight *= OFF_HINT_PENALTY
@@ -211,6 +217,44 @@ def _ruled_out_by_words_above(line: _Line, lines: list[_Line]) -> frozenset[str]
         ):
             out |= ruled_out
     return out
+
+
+def _on_a_plate(line: _Line, lines: list[_Line]) -> bool:
+    """Whether the line is known to be printed on a plate, so a personalised registration
+    (letters only, or any mix) may be read in it. Plates print their characters larger
+    than anything else on them, so the line is on a plate when it is the photo's tallest
+    text and large (a close-up), when a state or country name is printed right above or
+    below it, smaller, or when smaller text sits right above it and right below it (a
+    plate's name and its slogan or frame). A dealer frame's words, a slogan or a sticker
+    have the taller registration beside them, so they are never on a plate by this rule.
+    """
+    box = line.box
+    if box.height >= CLOSE_UP_HEIGHT and all(
+        other.box.height <= box.height * 1.1 for other in lines if other is not line
+    ):
+        return True
+    words = region_words()
+    above = below = False
+    for other in lines:
+        word = other.box
+        centre = word.left + word.width / 2
+        if (
+            other is line
+            or word.height * REGION_WORD_SMALLER > box.height
+            or not box.left <= centre <= box.right
+        ):
+            continue
+        gap_above, gap_below = box.top - word.bottom, word.top - box.bottom
+        if min(gap_above, gap_below) > 1.5 * box.height:
+            continue
+        if any(compact(w) in words for w in fold(other.raw).split()):
+            return True
+        # Nearer above than below (its middle higher than the line's top), or the other way.
+        if word.top + word.height / 2 < box.top and gap_above <= box.height:
+            above = True
+        elif word.top + word.height / 2 > box.bottom and gap_below <= box.height:
+            below = True
+    return above and below
 
 
 def _stacked(upper: _Line, lower: _Line) -> bool:
@@ -308,11 +352,12 @@ def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
     readings: list[Reading] = []
     for line in lines:
         ruled_out = _ruled_out_by_words_above(line, lines)
+        on_plate = _on_a_plate(line, lines)
         for piece, weight in _line_pieces(line, lines):
             if is_stop_word(piece):
                 continue
             confidence = line.confidence * weight
-            if looks_like_word(piece):
+            if looks_like_word(piece) and not on_plate:
                 confidence *= WORD_PENALTY
             readings.extend(
                 _readings_for_text(
@@ -323,6 +368,7 @@ def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
                     two_line=False,
                     hinted=hinted,
                     ruled_out=ruled_out,
+                    on_plate=on_plate,
                 )
             )
     for run in _rows(lines):

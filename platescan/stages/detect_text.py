@@ -21,7 +21,13 @@ def detect_text(event: DetectTextInput) -> DetectTextOutput:
     started = time.perf_counter()
     obj = event["object"]
     detector = get_detector(get_settings().detector_engine)
-    response = detector.detect(bucket=obj["bucket"], key=obj["key"], version_id=obj["version_id"])
+    width, height = obj.get("width"), obj.get("height")
+    response = detector.detect(
+        bucket=obj["bucket"],
+        key=obj["key"],
+        version_id=obj["version_id"],
+        size=(width, height) if width and height else None,
+    )
     response.pop("ResponseMetadata", None)
     return {
         "engine": detector.name,

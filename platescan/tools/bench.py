@@ -85,17 +85,25 @@ def main(args: argparse.Namespace) -> int:
         timer = HandlerTimer(stack.registry.handlers)
         load_before = _load_1m()
         cpu_before = _cpu_s()
+        models_before = _models_cpu_s()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=max(1, args.concurrency)) as pool:
             results = list(pool.map(lambda p: run_one(stack, p, args.region), photos))
         wall = time.perf_counter() - started
         cpu = _cpu_s() - cpu_before
+        models_cpu = {
+            name: seconds - models_before.get(name, 0.0)
+            for name, seconds in _models_cpu_s().items()
+        }
         timer.remove()
     if not args.quiet:
         print_table(results)
     if args.errors:
         benchmark.write_error_crops(results, args.errors)
     summary = benchmark.score(results)
+    labels = args.dataset / "regions.json"
+    regions = json.loads(labels.read_text()) if labels.is_file() else None
+    summary["calibration_by_region"] = benchmark.calibration_by_region(results, regions)
     summary.update(pipeline_numbers(results, wall, args.concurrency))
     summary.update(
         machine_numbers(
@@ -107,6 +115,9 @@ def main(args: argparse.Namespace) -> int:
         )
     )
     summary.update(timer.summary(len(results)))
+    summary["model_cpu_s_per_photo"] = {
+        name: round(seconds / len(results), 3) for name, seconds in sorted(models_cpu.items())
+    }
     print(json.dumps(summary))
     return 0
 
@@ -226,6 +237,13 @@ class HandlerTimer:
 def _function_key(function_name: str) -> str:
     """`platescan-read-metadata` -> `read_metadata`: the names of functions/ and timings."""
     return function_name.removeprefix("platescan-").replace("-", "_")
+
+
+def _models_cpu_s() -> dict[str, float]:
+    """CPU seconds the OCR pool's models have spent so far, by model."""
+    from platescan.engines.onnx import get_pool
+
+    return get_pool().cpu_seconds()
 
 
 def _cpu_s() -> float:

@@ -177,6 +177,40 @@ def score(results: list[PhotoResult], *, confusions: int = 10) -> dict[str, Any]
     }
 
 
+def calibration_by_region(
+    results: list[PhotoResult], regions: dict[str, str] | None = None, *, min_photos: int = 10
+) -> dict[str, Any]:
+    """Per region: photos, top-1, and how often readings at 0.9 and above are right.
+
+    The region is the dataset's label for the photo (`regions.json`, by photo name) when it
+    has one, else the region the reader reported for it; regions with fewer than
+    `min_photos` photos are left out (their shares would say little).
+    """
+    by_region: dict[str, list[PhotoResult]] = {}
+    for r in results:
+        if regions is not None:
+            region = regions.get(r.photo.path.name, "?")
+        else:
+            region = str(r.plates[0].get("region") or "?") if r.plates else "none"
+        by_region.setdefault(region, []).append(r)
+    out: dict[str, Any] = {}
+    for region, group in sorted(by_region.items()):
+        if len(group) < min_photos:
+            continue
+        sure = [r for r in group if r.plates and float(r.plates[0]["confidence"]) >= 0.9]
+        out[region] = {
+            "photos": len(group),
+            "top1": round(sum(r.top_text == r.photo.plate for r in group) / len(group), 3),
+            "at_0.9": {
+                "n": len(sure),
+                "right": round(sum(r.top_text == r.photo.plate for r in sure) / len(sure), 3)
+                if sure
+                else None,
+            },
+        }
+    return out
+
+
 def write_error_crops(results: list[PhotoResult], directory: str | Path) -> int:
     """For each miss, a side-by-side image: labelled plate (left) and read plate (right).
 

@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     srv.add_argument("--engine", choices=ENGINES, default="onnx")
+    srv.add_argument(
+        "--data",
+        metavar="DIR",
+        help="keep photos and records in DIR across restarts (make run: .data); "
+        "without it everything is forgotten when the server stops",
+    )
+    srv.add_argument("--reset", action="store_true", help="with --data: start from an empty DIR")
 
     for name, (module, help_text) in TOOLS.items():
         importlib.import_module(module).add_arguments(sub.add_parser(name, help=help_text))
@@ -82,7 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from platescan.local.server import serve
 
-        serve(args.host, args.port, args.engine)
+        if args.reset and not args.data:
+            print("--reset empties the folder given with --data; give one", file=sys.stderr)
+            return 2
+        serve(args.host, args.port, args.engine, args.data, args.reset)
         return 0
     if args.command in TOOLS:
         return int(importlib.import_module(TOOLS[args.command][0]).main(args))

@@ -298,11 +298,8 @@ def requirements_size(path: Path) -> dict[str, Any]:
 
 def function_zip_size(function: str) -> dict[str, float]:
     """The function's own zip as `infra/packaging.py` builds it: handler plus `platescan/`."""
-    sys.path.insert(0, str(REPO_ROOT))
-    try:
-        from infra import packaging
-    finally:
-        sys.path.remove(str(REPO_ROOT))
+    from infra import packaging  # the tools run from the repository root, as infra does
+
     with tempfile.TemporaryDirectory(prefix="platescan-zip-") as tmp:
         package = packaging.build_function(function, Path(tmp))
         zipped = package.path.stat().st_size

@@ -739,6 +739,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--hard", action="store_true", help="smaller, blurrier, more skewed, lower JPEG quality"
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="same seed, same files")
+    parser.add_argument(
+        "--closeups",
+        action="store_true",
+        help="US plate close-ups instead (--per-region N: N photos of each of 20 states)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -746,6 +751,12 @@ def main(args: argparse.Namespace) -> int:
         print("error: --per-region must be at least 1", file=sys.stderr)
         return 2
     try:
+        if args.closeups:
+            from platescan.tools.closeups import STATES, write_closeups
+
+            photos = write_closeups(args.out, photos=args.per_region * len(STATES), seed=args.seed)
+            print(json.dumps({"photos": photos, "states": len(STATES), "out": str(args.out)}))
+            return 0
         photos = write_dataset(args.out, per_region=args.per_region, hard=args.hard, seed=args.seed)
     except OSError as exc:
         print(f"error: cannot write the set to {args.out}: {exc.strerror or exc}", file=sys.stderr)

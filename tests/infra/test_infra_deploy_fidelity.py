@@ -18,8 +18,10 @@ from parliament import analyze_policy_string
 
 from infra import packaging
 from infra.config import NO_ATTESTATIONS_ENV
-from platescan import asl
+from platescan import api, asl, aws, web
+from platescan.settings import get_settings
 from tests.infra.pulumi_harness import ACCOUNT, Deployment, Resource, deploy
+from tests.support import csp_allows
 
 FUNCTION = "aws:lambda/function:Function"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -238,3 +240,72 @@ def test_parliament_would_see_a_wrong_policy() -> None:
     }
     issues = {f.issue for f in analyze_policy_string(json.dumps(wrong)).findings}
     assert {"RESOURCE_MISMATCH", "UNKNOWN_ACTION"} <= issues, issues
+
+
+# -- the site's CSP and the URLs the API presigns ------------------------------------------
+
+
+def test_the_browser_may_reach_every_url_the_deployed_api_presigns(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the CSP CloudFront sends with the site, from the rendered stack
+    (policy,) = deployment.of_type("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+    csp = policy["securityHeadersConfig"]["contentSecurityPolicy"]["contentSecurityPolicy"]
+    site_origin = deployment.outputs["site_url"].rstrip("/")
+    # And the API function's environment as Lambda gives it
+    api_function = deployment.named(FUNCTION, "platescan-handler")
+    for name, value in api_function["environment"]["variables"].items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.setenv("AWS_REGION", deployment.config["aws:region"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", deployment.config["aws:region"])
+    get_settings.cache_clear()
+    aws.reset()
+    try:
+        # When the API presigns an upload and a photo link, as it does for the browser
+        upload = api.create_upload(
+            {"file_name": "car.jpg", "content_type": "image/jpeg", "size": 9}
+        )
+        settings = get_settings()
+        photo = aws.presigner(settings.s3_public_endpoint).generate_presigned_url(
+            "get_object",
+            Params={"Bucket": settings.uploads_bucket, "Key": upload["key"]},
+            ExpiresIn=settings.presign_expires_s,
+        )
+    finally:
+        get_settings.cache_clear()
+        aws.reset()
+    # Then the page may POST the photo (XHR), submit it as a form, and show it
+    assert csp_allows(csp, "connect-src", upload["url"], site_origin), (upload["url"], csp)
+    assert csp_allows(csp, "form-action", upload["url"], site_origin)
+    assert csp_allows(csp, "img-src", photo, site_origin), (photo, csp)
+    # and the API itself
+    assert csp_allows(csp, "connect-src", deployment.outputs["api_url"], site_origin)
+
+
+def test_a_path_style_url_would_be_blocked(deployment: Deployment) -> None:
+    # The check above can fail: the URL botocore makes when told to presign path-style.
+    (policy,) = deployment.of_type("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+    csp = policy["securityHeadersConfig"]["contentSecurityPolicy"]["contentSecurityPolicy"]
+    region = deployment.config["aws:region"]
+    path_style = f"https://s3.{region}.amazonaws.com/{deployment.outputs['uploads_bucket']}/"
+    assert not csp_allows(csp, "connect-src", path_style, deployment.outputs["site_url"])
+
+
+def test_cloudfront_sends_the_headers_the_local_server_is_given(deployment: Deployment) -> None:
+    # The response headers policy, as the headers CloudFront adds to every site response...
+    (policy,) = deployment.of_type("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+    config = policy["securityHeadersConfig"]
+    hsts = config["strictTransportSecurity"]
+    sent = {
+        "Content-Security-Policy": config["contentSecurityPolicy"]["contentSecurityPolicy"],
+        "X-Content-Type-Options": "nosniff" if config["contentTypeOptions"] else None,
+        "X-Frame-Options": config["frameOptions"]["frameOption"],
+        "Referrer-Policy": config["referrerPolicy"]["referrerPolicy"],
+        "Strict-Transport-Security": f"max-age={int(hsts['accessControlMaxAgeSec'])}"
+        + ("; includeSubDomains" if hsts["includeSubdomains"] else "")
+        + ("; preload" if hsts["preload"] else ""),
+    }
+    assert all(part["override"] for part in config.values())
+    # ...are exactly what the one function gives for the deployed hosts
+    hosts = web.aws_hosts(deployment.outputs["uploads_bucket"], deployment.config["aws:region"])
+    assert sent == web.security_headers(hosts)

@@ -57,7 +57,11 @@ REJECTED_CASES = {
         "huge.jpg",
         "16.0 MB; the limit is 15 MB",
     ),
-    "50x50": (encoded("JPEG", (50, 50)), "tiny.jpg", "at least 80x80"),
+    "12x40": (
+        encoded("JPEG", (12, 40)),
+        "tiny.jpg",
+        "is 12x40 pixels, too small to read a plate in",
+    ),
 }
 
 

@@ -143,6 +143,14 @@ def site(browser: Any, site_url: str) -> Iterator[SitePage]:
 
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda error: tab.errors.append(str(error)))
+    # The local server sends the deployed CSP (local hosts filled in): anything it blocks
+    # would be blocked on AWS too, so a violation fails the test.
+    page.on(
+        "console",
+        lambda message: (
+            tab.errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     try:
         yield tab
     finally:

@@ -11,6 +11,7 @@ from PIL import Image
 from platescan.tools.benchmark import (
     LabelledPhoto,
     PhotoResult,
+    calibration_by_region,
     char_errors,
     iou,
     iter_dataset,
@@ -120,3 +121,20 @@ def test_error_crops_are_written_for_misses_only(dataset: Path, tmp_path: Path) 
 def test_labelled_photo_is_a_plain_value() -> None:
     photo = LabelledPhoto(Path("x.jpg"), "ABC", (1, 2, 3, 4))
     assert photo == LabelledPhoto(Path("x.jpg"), "ABC", (1, 2, 3, 4))
+
+
+def test_calibration_by_region_from_labels_or_from_the_readings(dataset: Path) -> None:
+    a, b = iter_dataset(dataset)
+    results = [
+        PhotoResult(a, [_plate("7ABC123", (0.25, 0.4, 0.5, 0.3))], 0.5, 200, 100),
+        PhotoResult(b, [_plate("XYZ78", (0.0, 0.0, 0.1, 0.1))], 0.5, 200, 100),
+    ]
+    # By the dataset's labels: one region right at 0.9, one wrong at 0.9
+    labelled = calibration_by_region(results, {"a.jpg": "US", "b.jpg": "DE"}, min_photos=1)
+    assert labelled == {
+        "DE": {"photos": 1, "top1": 0.0, "at_0.9": {"n": 1, "right": 0.0}},
+        "US": {"photos": 1, "top1": 1.0, "at_0.9": {"n": 1, "right": 1.0}},
+    }
+    # Without labels, by the region read; too few photos leave a region out
+    assert calibration_by_region(results, None, min_photos=2)["US"]["at_0.9"]["right"] == 0.5
+    assert calibration_by_region(results, None, min_photos=3) == {}

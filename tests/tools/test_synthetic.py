@@ -117,3 +117,21 @@ def test_bad_arguments_get_a_message_not_a_traceback(
 ) -> None:
     assert cli.main(argv) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_closeups_are_a_labelled_set_of_us_plates(tmp_path: Path) -> None:
+    # One close-up of each of the 20 states, through the CLI
+    code = cli.main(["synth", str(tmp_path), "--closeups", "--per-region", "1", "--seed", "3"])
+    assert code == 0
+    photos = list(benchmark.iter_dataset(tmp_path))
+    assert len(photos) == 20
+    kinds = json.loads((tmp_path / "regions.json").read_text())
+    assert set(kinds.values()) <= {"standard", "personalised"}
+    for photo in photos:
+        with Image.open(photo.path) as image:
+            width, height = image.size
+        x, y, w, h = photo.box
+        assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
+        assert w * h >= 0.3 * width * height  # a close-up: mostly plate
+        if kinds[photo.path.name] == "standard":
+            assert match_formats(photo.plate, regions=regions_for_hint("US"))

@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from platescan import aws
 
-ENDPOINT = "http://127.0.0.1:8000/s3"
+ENDPOINT = "http://s3.localhost:8000"  # the local server's S3 domain
 # What differs between two signatures made a moment apart.
 TIME_BOUND = {"policy", "x-amz-signature", "x-amz-date", "X-Amz-Signature", "X-Amz-Date"}
 
@@ -39,7 +39,7 @@ def boto3_presigner(endpoint_url: str | None) -> Any:
     return boto3.client(
         "s3",
         endpoint_url=endpoint_url,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}),
     )
 
 
@@ -84,8 +84,11 @@ def test_presigned_posts_are_those_boto3_made(endpoint: str | None) -> None:
         return [c for c in policy["conditions"] if not (isinstance(c, dict) and "x-amz-date" in c)]
 
     assert conditions(ours) == conditions(theirs)
+    # Virtual-hosted: the bucket is the host, as the site's CSP lists it.
     if endpoint:
-        assert ours["url"] == f"{ENDPOINT}/platescan-uploads"  # path-style, at the endpoint
+        assert ours["url"] == "http://platescan-uploads.s3.localhost:8000/"
+    else:
+        assert ours["url"] == "https://platescan-uploads.s3.eu-west-1.amazonaws.com/"
 
 
 @pytest.mark.parametrize("endpoint", [None, ENDPOINT])
@@ -105,3 +108,6 @@ def test_presigned_photo_links_are_those_boto3_made(endpoint: str | None) -> Non
 
     assert parts(ours) == parts(theirs)
     assert parts(ours)[1]["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    host = urlsplit(ours).netloc
+    assert host == ("platescan-uploads.s3.localhost:8000" if endpoint else
+                    "platescan-uploads.s3.eu-west-1.amazonaws.com")  # fmt: skip

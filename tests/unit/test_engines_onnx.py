@@ -335,3 +335,66 @@ def test_plates_with_a_country_band_are_read_without_a_region_hint(
     # No hint: every region's formats compete, and the band's country code is no plate text.
     plates = read_plates(detect_image(render_eu_plate(code, text)))
     assert plates and plates[0]["text"] == expected
+
+
+def render_close_up(text: str, width: int) -> Image.Image:
+    """A photo that is all plate: the state's name, the registration and a slogan."""
+    plate = Image.new("RGB", (600, 300), (246, 246, 240))
+    draw = ImageDraw.Draw(plate)
+    draw.rectangle((2, 2, 597, 297), outline=(90, 90, 90), width=4)
+    draw.text((190, 20), "OREGON", fill=(20, 20, 120), font=_font(44))
+    big = _font(150)
+    draw.text(((600 - draw.textlength(text, font=big)) / 2, 70), text, fill="black", font=big)
+    draw.text((170, 245), "PACIFIC WONDERLAND", fill=(20, 20, 120), font=_font(24))
+    return plate.resize((width, width // 2), Image.Resampling.LANCZOS)
+
+
+@pytest.mark.parametrize("width", [64, 120, 600])
+def test_a_close_up_is_read_as_a_plate_whatever_its_size(width: int) -> None:
+    plates = read_plates(detect_image(render_close_up("123 ABC", width)))
+    assert plates and plates[0]["text"] == "123ABC"
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "expected", "region"),
+    [
+        ("N", "AB 12345", "AB12345", "NO"),
+        ("DK", "AB 12 345", "AB12345", "DK"),
+        ("FIN", "ABC-123", "ABC123", "FI"),
+        ("IRL", "191-D-12345", "191D12345", "IE"),
+        ("H", "AA BC-123", "AABC123", "HU"),
+        ("RO", "CJ 12 ABC", "CJ12ABC", "RO"),
+        ("BG", "CA 1234 AB", "CA1234AB", "BG"),
+        ("HR", "ZG 1234-AB", "ZG1234AB", "HR"),
+        ("SK", "BA-123AB", "BA123AB", "SK"),
+        ("LT", "ABC 123", "ABC123", "LT"),
+        ("UA", "AA 1234 BC", "AA1234BC", "UA"),
+        ("TR", "34 ABC 123", "34ABC123", "TR"),
+        ("SRB", "BG 123-AB", "BG123AB", "RS"),
+        ("GR", "ABE-1234", "ABE1234", "GR"),
+    ],
+)
+def test_plates_of_the_rest_of_europe_are_read_without_a_hint(
+    code: str, text: str, expected: str, region: str
+) -> None:
+    plates = read_plates(detect_image(render_eu_plate(code, text)))
+    assert plates and plates[0]["text"] == expected
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (["ZH 123456"], "ZH123456"),  # Switzerland
+        (["ABC-123-D"], "ABC123D"),  # Mexico
+        (["AB 123 CD"], "AB123CD"),  # Argentina (Mercosur)
+        (["BBCD-12"], "BBCD12"),  # Chile
+        (["ABC 123"], "ABC123"),  # Colombia, New Zealand and others
+        (["MH 12 AB 1234"], "MH12AB1234"),  # India
+        (["1ABC 123"], "1ABC123"),  # Western Australia
+    ],
+)
+def test_plates_of_other_layout_families_are_read_without_a_hint(
+    rows: list[str], expected: str
+) -> None:
+    plates = read_plates(detect_image(render_plate(rows)))
+    assert plates and plates[0]["text"] == expected

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from PIL import Image as PILImage
 
 from platescan import aws
-from platescan.engines import get_detector
+from platescan.engines import get_detector, rekognition
 from platescan.engines.rekognition import RekognitionDetector, map_client_error
 from platescan.errors import DetectorThrottled, DetectorUnavailable, UnsupportedImage
 from platescan.plates import read_plates
@@ -99,3 +102,53 @@ def test_detectors_are_chosen_by_name_and_built_once() -> None:
     assert get_detector("rekognition").name == "rekognition"
     with pytest.raises(ValueError, match="unknown text detector"):
         get_detector("tesseract")
+
+
+class _RecordingRekognition:
+    """Stands in for the Rekognition client and keeps the image each call sent."""
+
+    def __init__(self) -> None:
+        self.images: list[dict[str, Any]] = []
+
+    def detect_text(self, *, Image: dict[str, Any]) -> dict[str, Any]:
+        self.images.append(Image)
+        return {"TextDetections": [PLATE_LINE], "TextModelVersion": "3.0"}
+
+
+@pytest.fixture
+def recording(monkeypatch: pytest.MonkeyPatch) -> _RecordingRekognition:
+    client = _RecordingRekognition()
+    monkeypatch.setattr(rekognition, "rekognition_client", lambda: client)
+    return client
+
+
+def _jpeg(size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", size, (200, 200, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_photo_under_rekognitions_minimum_is_enlarged_and_sent_as_bytes(
+    aws_mocked: None, recording: _RecordingRekognition
+) -> None:
+    # Given a close-up of 60x30 pixels, under the 80 px Rekognition reads
+    boto3.client("s3").create_bucket(Bucket="uploads")
+    boto3.client("s3").put_object(
+        Bucket="uploads", Key="uploads/u1/small.jpg", Body=_jpeg((60, 30))
+    )
+    # When the engine reads it
+    response = RekognitionDetector().detect(
+        bucket="uploads", key="uploads/u1/small.jpg", size=(60, 30)
+    )
+    # Then Rekognition got the photo enlarged to 80 px on its short side, shape kept
+    (image,) = recording.images
+    sent = PILImage.open(io.BytesIO(image["Bytes"]))
+    assert sent.size == (160, 80)
+    assert read_plates(response)[0]["text"] == "7ABC123"
+
+
+def test_a_photo_of_rekognitions_minimum_is_read_from_s3_as_before(
+    recording: _RecordingRekognition,
+) -> None:
+    RekognitionDetector().detect(bucket="uploads", key="k", version_id="v1", size=(80, 80))
+    assert recording.images == [{"S3Object": {"Bucket": "uploads", "Name": "k", "Version": "v1"}}]

@@ -58,7 +58,7 @@ def test_jpeg_and_png_are_accepted_with_their_facts() -> None:
         (encode((200, 200), "GIF", mode="P"), "this is a GIF file"),
         (encode((200, 200), "WEBP"), "this is a WEBP file"),
         (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 100, "HEIC"),
-        (encode((50, 50), "JPEG"), "at least 80x80"),
+        (encode((40, 12), "JPEG"), "is 40x12 pixels, too small to read a plate in"),
         (png_declaring(20000, 20000), "megapixel"),
         (encode((800, 600), "JPEG")[:1500], "damaged or truncated"),
     ],

@@ -3,6 +3,9 @@ where a format's position demands a letter or a digit."""
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+
 import pytest
 
 from platescan.plates.formats import (
@@ -48,6 +51,87 @@ REGION_CASES = [
     ("ABC12D", "AU", "AU-NSW", "ABC12D"),
     ("1ABC2D", "AU", None, None),
     ("123ABC", "AU", "AU-QLD", "123ABC"),
+    # The rest of Europe
+    ("ZH123456", "CH", "CH", "ZH123456"),
+    ("BE1234", "CH", "CH", "BE1234"),
+    ("FL1234", "LI", "LI", "FL1234"),
+    ("AB12345", "NO", "NO", "AB12345"),
+    ("AB12345", "DK", "DK", "AB12345"),
+    ("ABC123", "FI", "FI", "ABC123"),
+    ("AB123", "IS", "IS", "AB123"),
+    ("ABC12", "IS", "IS", "ABC12"),
+    ("191D12345", "IE", "IE", "191D12345"),
+    ("12KY123", "IE", "IE", "12KY123"),
+    ("AB1234", "LU", "LU", "AB1234"),
+    ("AABC123", "HU", "HU", "AABC123"),
+    ("ABC123", "HU", "HU-OLD", "ABC123"),
+    ("BA123AB", "SK", "SK", "BA123AB"),
+    ("LJAB123", "SI", "SI", "LJAB123"),
+    ("ZG1234AB", "HR", "HR", "ZG1234AB"),
+    ("B123ABC", "RO", "RO", "B123ABC"),
+    ("CJ12ABC", "RO", "RO", "CJ12ABC"),
+    ("CA1234AB", "BG", "BG", "CA1234AB"),
+    ("ABE1234", "GR", "GR", "ABE1234"),
+    ("ABC123", "LT", "LT", "ABC123"),
+    ("AB1234", "LV", "LV", "AB1234"),
+    ("123ABC", "EE", "EE", "123ABC"),
+    ("BG123AB", "RS", "RS", "BG123AB"),
+    ("A12E345", "BA", "BA", "A12E345"),
+    ("PGAB123", "ME", "ME", "PGAB123"),
+    ("SK1234AB", "MK", "MK", "SK1234AB"),
+    ("AA123AA", "AL", "AL", "AA123AA"),
+    ("01123AB", "XK", "XK", "01123AB"),
+    ("ABC123", "MD", "MD", "ABC123"),
+    ("AA1234BC", "UA", "UA", "AA1234BC"),
+    ("1234AB7", "BY", "BY", "1234AB7"),
+    ("A123BC77", "RU", "RU", "A123BC77"),
+    ("A123BC777", "RU", "RU", "A123BC777"),
+    ("34ABC123", "TR", "TR", "34ABC123"),
+    ("06A1234", "TR", "TR", "06A1234"),
+    ("AB123CD", "GE", "GE", "AB123CD"),
+    ("12AB123", "AM", "AM", "12AB123"),
+    ("10AB123", "AZ", "AZ", "10AB123"),
+    ("ABC123", "CY", "CY", "ABC123"),
+    ("ABC123", "MT", "MT", "ABC123"),
+    ("ABC1234", "UK", "UK-NI", "ABC1234"),
+    # North America beyond the first states and provinces
+    ("ABC123", "US", "US-AK", "ABC123"),
+    ("AB12345", "US", "US-CT", "AB12345"),
+    ("AB1C2D", "US", "US-MO", "AB1C2D"),
+    ("ABC1234", "US", "US-WI", "ABC1234"),
+    ("ABC123", "CA", "CA-MB", "ABC123"),
+    ("123ABC", "CA", "CA-SK", "123ABC"),
+    # Mexico and Latin America
+    ("ABC123D", "MX", "MX", "ABC123D"),
+    ("ABC1234", "MX", "MX", "ABC1234"),
+    ("AB123CD", "AR", "AR", "AB123CD"),
+    ("ABC123", "AR", "AR-OLD", "ABC123"),
+    ("ABC1234", "UY", "UY", "ABC1234"),
+    ("ABCD123", "PY", "PY", "ABCD123"),
+    ("BBCD12", "CL", "CL", "BBCD12"),
+    ("AB1234", "CL", "CL-OLD", "AB1234"),
+    ("ABC123", "CO", "CO", "ABC123"),
+    ("AB1123", "PE", "PE", "AB1123"),
+    ("ABC1234", "EC", "EC", "ABC1234"),
+    ("AB123CD", "VE", "VE", "AB123CD"),
+    ("1234ABC", "BO", "BO", "1234ABC"),
+    ("ABC123", "CR", "CR", "ABC123"),
+    ("P123ABC", "GT", "GT", "P123ABC"),
+    ("A123456", "DO", "DO", "A123456"),
+    # Oceania
+    ("1ABC123", "AU", "AU-WA", "1ABC123"),
+    ("S123ABC", "AU", "AU-SA", "S123ABC"),
+    ("A12BC", "AU", "AU-TAS", "A12BC"),
+    ("ABC12D", "AU", "AU-ACT", "ABC12D"),
+    ("AB12CD", "AU", "AU-NT", "AB12CD"),
+    ("ABC123", "NZ", "NZ", "ABC123"),
+    ("AB1234", "NZ", "NZ", "AB1234"),
+    # Asia, where Latin characters are used
+    ("MH12AB1234", "IN", "IN", "MH12AB1234"),
+    ("B1234ABC", "ID", "ID", "B1234ABC"),
+    ("WXY1234", "MY", "MY", "WXY1234"),
+    ("ABC1234", "PH", "PH", "ABC1234"),
+    ("123ABC02", "KZ", "KZ", "123ABC02"),
 ]
 
 
@@ -71,12 +155,30 @@ def test_each_region_matches_its_formats(
     assert by_id[format_id].corrections == 0
 
 
-def test_every_region_the_issue_asks_for_is_in_the_data() -> None:
+EUROPE = """UK IE FR BE NL LU DE CH LI AT IT ES PT DK NO SE FI IS PL CZ SK HU SI HR RO BG GR CY MT
+    LT LV EE RS BA ME MK AL XK MD UA BY RU TR GE AM AZ""".split()  # noqa: SIM905
+AMERICAS = "US CA MX BR AR UY PY CL CO PE EC VE BO CR GT DO".split()  # noqa: SIM905
+
+
+def test_every_region_people_drive_in_is_in_the_data() -> None:
     formats, groups = load_formats()
     regions = {f.region for f in formats}
-    required = {"US", "CA", "UK", "DE", "FR", "IT", "ES", "NL", "PL", "BE", "PT", "AT", "SE"}
-    assert required | {"CZ", "BR", "VN", "AU"} <= regions
-    assert set(groups["EU"]) <= regions
+    assert set(EUROPE) | set(AMERICAS) | {"AU", "NZ", "VN", "IN"} <= regions
+    assert set(EUROPE) == set(groups["EU"])
+    assert {"US", "CA", "MX"} <= set(groups["NA"])
+    assert set(AMERICAS) - {"US", "CA"} <= set(groups["LATAM"])
+
+
+def test_every_format_says_where_its_layout_comes_from() -> None:
+    raw = json.loads(resources.files("platescan.plates").joinpath("formats.json").read_text())
+    for entry in raw["formats"]:
+        assert entry.get("source", "").strip(), f"{entry['id']} ({entry['name']}) has no source"
+
+
+def test_every_region_is_in_a_group() -> None:
+    formats, groups = load_formats()
+    grouped = {region for members in groups.values() for region in members}
+    assert {f.region for f in formats if f.region} <= grouped
 
 
 # (read, hint, format, corrected): a confusable is fixed where the position demands it.

@@ -421,3 +421,66 @@ def test_a_letter_as_tall_as_the_plate_text_is_part_of_the_plate() -> None:
     # Illinois' L NNNNNN split at its gap: the B is the registration's, not Belgium's band
     detections = _numbered(line("B", (300, 600, 340, 660)), line("123456", (360, 600, 600, 660)))
     assert read_plates(detections, region_hint="US")[0]["text"] == "B123456"
+
+
+# Personalised registrations: read where the text is known to be on a plate, never a word
+# on a sign, a slogan, a dealer frame or a sticker.
+STATE_ABOVE = (440, 574, 560, 594)  # "ILLINOIS", smaller, right above PLATE_BOX
+SLOGAN_BELOW = (430, 664, 570, 680)  # "LAND OF LINCOLN", smaller, right below it
+
+
+@pytest.mark.parametrize("text", ["GOBLUE", "NEILDMND", "LUV2SKI", "2FAST4U"])
+def test_a_personalised_plate_under_its_state_name_is_read(text: str) -> None:
+    detections = _numbered(line("ILLINOIS", STATE_ABOVE), line(text, PLATE_BOX))
+    plates = read_plates(detections)
+    assert plates and plates[0]["text"] == text
+    assert plates[0]["region"] == "US"
+
+
+def test_a_personalised_plate_between_smaller_lines_is_read() -> None:
+    # The state name unread, but smaller text right above and right below: a plate's rows
+    detections = _numbered(
+        line("HECYEAETA", (440, 580, 560, 594), 0.7),
+        line("NEILDMND", PLATE_BOX),
+        line("IM A NEIL DIAMOND FAN!", SLOGAN_BELOW),
+    )
+    assert read_plates(detections)[0]["text"] == "NEILDMND"
+
+
+def test_a_close_up_of_a_personalised_plate_is_read() -> None:
+    # A photo that is mostly the plate: the registration is its tallest, largest text
+    detections = _numbered(
+        line("Washington", (350, 80, 650, 160)),
+        line("SURFSUP", (80, 250, 920, 650)),
+        line("EVERGREEN STATE", (300, 760, 700, 830)),
+    )
+    plates = read_plates(detections)
+    assert [p["text"] for p in plates] == ["SURFSUP"]
+
+
+def test_a_word_on_a_sign_is_not_a_personalised_plate() -> None:
+    assert read_plates(_numbered(line("PHARMACY", (100, 100, 400, 160)))) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "box"),
+    [
+        ("LAND OF LINCOLN", SLOGAN_BELOW),  # the slogan
+        ("SMITH HONDA", SLOGAN_BELOW),  # the dealer frame
+        ("JUL", (405, 575, 430, 590)),  # a registration sticker
+    ],
+)
+def test_slogans_frames_and_stickers_around_a_personalised_plate_are_not_plates(
+    text: str, box: tuple[int, int, int, int]
+) -> None:
+    detections = _numbered(
+        line("ILLINOIS", STATE_ABOVE), line("GOBLUE", PLATE_BOX), line(text, box, 0.99)
+    )
+    assert [p["text"] for p in read_plates(detections)] == ["GOBLUE"]
+
+
+def test_a_standard_plate_still_beats_its_personalised_reading() -> None:
+    detections = _numbered(line("ILLINOIS", STATE_ABOVE), line("AB 12345", PLATE_BOX))
+    plates = read_plates(detections)
+    assert plates[0]["text"] == "AB12345"
+    assert plates[0]["format"] == "US-IL"

@@ -19,14 +19,13 @@ import os
 import threading
 
 import numpy as np
-from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
-from platescan import aws
 from platescan.detections import DetectTextResponse
+from platescan.engines.base import read_object
 from platescan.engines.onnx.models import MODEL_VERSION
 from platescan.engines.onnx.pool import Pool, worker_count
-from platescan.errors import DetectorUnavailable, UnsupportedImage
+from platescan.errors import UnsupportedImage
 from platescan.images import load_image
 from platescan.plates.reader import read_plates
 
@@ -91,18 +90,14 @@ class OnnxDetector:
 
     name = "onnx"
 
-    def detect(self, *, bucket: str, key: str, version_id: str | None = None) -> dict:
-        params = {"Bucket": bucket, "Key": key}
-        if version_id:
-            params["VersionId"] = version_id
-        try:
-            data = aws.client("s3").get_object(**params)["Body"].read()
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if aws.object_is_gone(exc, bucket, key):
-                # Deleted or replaced since upload: retrying cannot bring it back.
-                raise UnsupportedImage(f"s3://{bucket}/{key} no longer exists ({code})") from exc
-            raise DetectorUnavailable(f"could not read s3://{bucket}/{key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise DetectorUnavailable(f"could not read s3://{bucket}/{key}: {exc}") from exc
-        return detect_bytes(data)
+    def detect(
+        self,
+        *,
+        bucket: str,
+        key: str,
+        version_id: str | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> dict:
+        # The size is not needed: the photo's bytes are read here, and a small photo is
+        # enlarged before it is read (strategy.read_photo).
+        return detect_bytes(read_object(bucket, key, version_id))

@@ -19,7 +19,7 @@ import numpy as np
 from platescan.detections import DetectTextResponse
 from platescan.engines.onnx.geometry import to_response
 from platescan.engines.onnx.models import Models
-from platescan.engines.onnx.strategy import StopRule, read_image
+from platescan.engines.onnx.strategy import StopRule, read_photo
 from platescan.errors import DetectorTimeout
 
 
@@ -41,6 +41,8 @@ class Pool:
         self.workers = workers
         self.sure = sure
         self._local = threading.local()
+        self._loaded: list[Models] = []
+        self._loaded_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
 
     def _models(self) -> Models:
@@ -48,11 +50,23 @@ class Pool:
         if models is None:
             models = Models()
             self._local.models = models
+            with self._loaded_lock:
+                self._loaded.append(models)
         return models
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds spent in each model so far, all workers together."""
+        with self._loaded_lock:
+            loaded = list(self._loaded)
+        total: dict[str, float] = {}
+        for models in loaded:
+            for name, seconds in models.cpu_s.items():
+                total[name] = total.get(name, 0.0) + seconds
+        return total
 
     def _run(self, rgb: np.ndarray) -> DetectTextResponse:
         image = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-        lines, focused = read_image(self._models(), image, self.sure)
+        lines, focused = read_photo(self._models(), image, self.sure)
         height, width = image.shape[:2]
         return to_response(lines + focused, width, height)
 

@@ -1,0 +1,77 @@
+"""`make run` keeps its photos and records across restarts (`serve --data DIR`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from platescan import aws
+from platescan.local.runtime import LocalStack
+from tests.support import detections, line, plate_photo
+
+BUCKET = "platescan-uploads"
+READING = detections(line("7ABC123", 99.0, 0.4, 0.6, 0.2, 0.08))
+
+
+def _start(stack_factory: Callable[..., LocalStack], data: Path) -> LocalStack:
+    return stack_factory(engine="rekognition", data_dir=str(data))
+
+
+def test_a_record_and_its_photo_survive_a_restart(
+    stack_factory: Callable[..., LocalStack],
+    rekognition_returns: Callable[[Any], None],
+    tmp_path: Path,
+) -> None:
+    rekognition_returns(READING)
+    data = tmp_path / "data"
+    # Given a photo processed by a stack that keeps its data
+    first = _start(stack_factory, data)
+    upload_id = first.put_photo(plate_photo("7ABC123"), "car.jpg", content_type="image/jpeg")
+    record = first.wait_for(upload_id)
+    assert record["status"] == "DONE"
+    first.stop()
+    # When the service starts again on the same folder
+    second = _start(stack_factory, data)
+    # Then the record is there, as it was, and nothing was processed again
+    assert second.record(upload_id) == record
+    assert second.executions() == []
+    key = record["key"]
+    kept = aws.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    assert kept == plate_photo("7ABC123")
+
+
+def test_an_upload_unfinished_at_shutdown_is_processed_after_the_restart(
+    stack_factory: Callable[..., LocalStack],
+    rekognition_returns: Callable[[Any], None],
+    tmp_path: Path,
+) -> None:
+    rekognition_returns(READING)
+    data = tmp_path / "data"
+    first = _start(stack_factory, data)
+    upload_id = first.put_photo(plate_photo("7ABC123"), "car.jpg", content_type="image/jpeg")
+    first.wait_for(upload_id)
+    first.stop()
+    # Given the kept record says PROCESSING (the service stopped mid-execution)
+    table = data / "dynamodb" / "platescan-results.json"
+    items = json.loads(table.read_text())
+    for item in items:
+        item["status"] = {"S": "PROCESSING"}
+    table.write_text(json.dumps(items))
+    # When the service starts again, Then the photo goes through the pipeline again
+    second = _start(stack_factory, data)
+    assert second.wait_for(upload_id)["status"] == "DONE"
+    assert len(second.executions()) == 1
+
+
+def test_without_a_data_folder_nothing_is_kept(
+    stack_factory: Callable[..., LocalStack],
+    rekognition_returns: Callable[[Any], None],
+) -> None:
+    rekognition_returns(READING)
+    first = stack_factory(engine="rekognition")
+    upload_id = first.put_photo(plate_photo("7ABC123"), "car.jpg", content_type="image/jpeg")
+    first.wait_for(upload_id)
+    first.stop()
+    assert stack_factory(engine="rekognition").record(upload_id) is None
