@@ -8,7 +8,7 @@ PORT ?= 8000
 # removes it, `make run RESET=1` starts empty).
 DATA ?= .data
 
-.PHONY: run test lint typecheck bench browser clean
+.PHONY: run test lint typecheck bench browser clean deploy-env
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +38,15 @@ test: $(STAMP) browser lint typecheck
 bench: $(STAMP)
 	$(PY) -m platescan bench $(DATASET)
 
+# The small environment `pulumi up` runs the program in (Pulumi.yaml names it): the
+# deploy requirements only, at the versions requirements.txt pins. No browser, no OCR.
+deploy-env: .venv-deploy/.installed
+
+.venv-deploy/.installed: requirements-deploy.txt requirements.txt
+	$(PYTHON) -m venv .venv-deploy
+	.venv-deploy/bin/python -m pip install --quiet --upgrade pip
+	.venv-deploy/bin/python -m pip install --quiet -r requirements-deploy.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache artifacts .home $(DATA)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache artifacts .home $(DATA) .venv-deploy

@@ -12,6 +12,7 @@ import pulumi
 from infra import config
 from infra.alerts import Alerts, AlertsArgs
 from infra.api import Api, ApiArgs
+from infra.auth import Auth, AuthArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.pipeline import Pipeline, PipelineArgs
 from infra.storage import Storage, StorageArgs
@@ -26,15 +27,23 @@ site_origin, resolve_site_origin = pulumi.deferred_output()
 api_url, resolve_api_url = pulumi.deferred_output()
 
 storage = Storage("platescan", StorageArgs(config=cfg, site_origin=site_origin))
+auth = Auth("platescan", AuthArgs(config=cfg))
 website = Website(
-    "platescan", WebsiteArgs(config=cfg, uploads_bucket=storage.uploads.bucket, api_url=api_url)
+    "platescan",
+    WebsiteArgs(config=cfg, uploads_bucket=storage.uploads.bucket, api_url=api_url, auth=auth),
 )
 resolve_site_origin(website.origin)
 alerts = Alerts("platescan", AlertsArgs(config=cfg))
 pipeline = Pipeline("platescan", PipelineArgs(config=cfg, storage=storage, alerts=alerts))
 api = Api(
     "platescan",
-    ApiArgs(config=cfg, storage=storage, layer_arn=pipeline.layer.arn, site_origin=website.origin),
+    ApiArgs(
+        config=cfg,
+        storage=storage,
+        layer_arn=pipeline.layer.arn,
+        site_origin=website.origin,
+        auth=auth,
+    ),
 )
 resolve_api_url(api.url)
 monitoring = Monitoring(
@@ -60,6 +69,8 @@ pulumi.export("api_url", api.url)
 pulumi.export("uploads_bucket", storage.uploads.bucket.bucket)
 pulumi.export("results_table", storage.table.name)
 pulumi.export("state_machine_arn", pipeline.state_machine.arn)
+pulumi.export("user_pool_id", auth.user_pool_id)
+pulumi.export("user_pool_client_id", auth.client_id)
 # What `python -m platescan replay-dlq` needs to put dead letters back where they belong.
 pulumi.export("dead_letter_queue_url", pipeline.dead_letter_queue.url)
 pulumi.export("mark_failed_function", pipeline.functions["mark_failed"].function.name)

@@ -1,8 +1,11 @@
 """The HTTP API: API Gateway (HTTP API, payload v2) in front of the `api` function.
 
-Three routes and no others: create an upload (a presigned POST limited to JPEG/PNG, 10 MB and
-5 minutes, enforced by the function), get one result by its id, search by plate. Nothing
-lists the bucket. CORS admits the website's origin only; throttling comes from stack config.
+The routes of `platescan.contract.ROUTES` and no others: create an upload (a presigned POST limited
+to JPEG/PNG, 10 MB and 5 minutes, enforced by the function), get, delete and search the
+caller's results, export or delete all of them. Every route sits behind a JWT authorizer
+for this stack's user pool that requires an access token (Cognito's access-token scope);
+the function takes the owner from the verified claims. Nothing lists the bucket. CORS
+admits the website's origin only; throttling comes from stack config.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import packaging, policies
+from infra.auth import Auth
 from infra.config import StackConfig
 from infra.function import Function, FunctionArgs, ZipCode
 from infra.storage import Storage
 from platescan import contract, web
-from platescan.contract import Env
-
-ROUTES = ("POST /uploads", "GET /results/{upload_id}", "GET /results")
+from platescan.auth import ACCESS_TOKEN_SCOPE
+from platescan.contract import ROUTES, Env
 
 
 @dataclass
@@ -30,6 +33,7 @@ class ApiArgs:
     storage: Storage
     layer_arn: pulumi.Input[str]
     site_origin: pulumi.Input[str]
+    auth: Auth
 
 
 class Api(pulumi.ComponentResource):
@@ -52,17 +56,43 @@ class Api(pulumi.ComponentResource):
                 config=cfg,
                 code=ZipCode(packaging.build_function("api"), args.layer_arn),
                 statements=[
-                    # A presigned POST or GET acts with the signer's permissions: these two
-                    # are what the browser's upload and the result's image_url need.
+                    # A presigned POST or GET acts with the signer's permissions: these are
+                    # what the browser's upload and the result's image_url (the version
+                    # that was read) need.
                     policies.allow(
-                        "SignUploadsAndViews", ["s3:PutObject", "s3:GetObject"], [uploads_objects]
+                        "SignUploadsAndViews",
+                        ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"],
+                        [uploads_objects],
                     ),
-                    # Get one record by id; wildcard plate searches scan the table.
+                    # Deleting a result deletes every version of its photo.
                     policies.allow(
-                        "ReadResults", ["dynamodb:GetItem", "dynamodb:Scan"], [table.arn]
+                        "DeletePhotos",
+                        ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                        [uploads_objects],
+                    ),
+                    {
+                        "Sid": "ListVersionsOfUploads",
+                        "Effect": "Allow",
+                        "Action": ["s3:ListBucketVersions"],
+                        "Resource": [bucket.arn],
+                        "Condition": {"StringLike": {"s3:prefix": [f"{contract.UPLOADS_PREFIX}*"]}},
+                    },
+                    # One record by id; an upload's record and quota counter written when
+                    # it is issued, a tombstone when deleted; admins' wildcard searches scan.
+                    policies.allow(
+                        "ReadAndWriteResults",
+                        [
+                            "dynamodb:GetItem",
+                            "dynamodb:PutItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:Scan",
+                        ],
+                        [table.arn],
                     ),
                     policies.allow(
-                        "SearchByPlate", ["dynamodb:Query"], [args.storage.plate_index_arn]
+                        "SearchByPlateOrOwner",
+                        ["dynamodb:Query"],
+                        [args.storage.plate_index_arn, args.storage.owner_index_arn],
                     ),
                 ],
                 environment={
@@ -73,9 +103,10 @@ class Api(pulumi.ComponentResource):
                     Env.PRESIGN_EXPIRES_S: str(contract.PRESIGN_EXPIRES_S),
                     Env.RETENTION_DAYS: str(cfg.record_retention_days),
                     Env.REGION_HINT: cfg.region_hint or "",
+                    Env.DAILY_UPLOAD_QUOTA: str(cfg.accounts.daily_upload_quota),
                 },
                 timeout_s=10,
-                description="HTTP API: create uploads, get results, search by plate",
+                description="HTTP API: uploads, results, search, export and deletion",
                 # X-Ray does not trace HTTP APIs, so no sampling rule reaches this function:
                 # Lambda alone samples it, at a rate no setting changes (infra/config.Tracing).
                 traced=cfg.tracing.api,
@@ -105,12 +136,26 @@ class Api(pulumi.ComponentResource):
             timeout_milliseconds=10_000,
             opts=child,
         )
+        self.authorizer = aws.apigatewayv2.Authorizer(
+            f"{name}-jwt",
+            api_id=self.api.id,
+            name=f"{cfg.prefix}-users",
+            authorizer_type="JWT",
+            identity_sources=["$request.header.Authorization"],
+            jwt_configuration={"issuer": args.auth.issuer, "audiences": [args.auth.client_id]},
+            opts=child,
+        )
         self.routes = [
             aws.apigatewayv2.Route(
                 f"{name}-route-{index}",
                 api_id=self.api.id,
                 route_key=route,
                 target=pulumi.Output.concat("integrations/", self.integration.id),
+                authorization_type="JWT",
+                authorizer_id=self.authorizer.id,
+                # Cognito's access tokens carry this scope and its ID tokens none: the
+                # authorizer's only way to refuse an ID token.
+                authorization_scopes=[ACCESS_TOKEN_SCOPE],
                 opts=child,
             )
             for index, route in enumerate(ROUTES)

@@ -25,6 +25,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Lambda's instruction sets: Graviton (arm64) costs about 20% less per GB-second.
 Architecture = Literal["arm64", "x86_64"]
 TableClass = Literal["STANDARD", "STANDARD_INFREQUENT_ACCESS"]
+# Who may create an account: anyone (with e-mail confirmation), or only an admin's invitation.
+SignUp = Literal["open", "invite"]
+Mfa = Literal["OFF", "OPTIONAL", "ON"]
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _EXECUTION_LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
@@ -92,6 +95,16 @@ class Alerts:
 
 
 @dataclass(frozen=True)
+class Accounts:
+    """The user pool's settings: sign-up, MFA, passwords, and each user's daily upload quota."""
+
+    sign_up: SignUp = "open"
+    mfa: Mfa = "OPTIONAL"
+    password_min_length: int = 12
+    daily_upload_quota: int = 200
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """One stack's settings, validated."""
 
@@ -112,6 +125,10 @@ class StackConfig:
     architecture: Architecture = DEFAULT_ARCHITECTURE
     tracing: Tracing = Tracing()
     table_class: TableClass = "STANDARD"
+    # Plates and file names in logs, traces and Step Functions execution data: off by default
+    # (they are personal data); a stack may turn them on to debug.
+    log_personal_data: bool = False
+    accounts: Accounts = Accounts()
     detect_text_concurrency: int = DEFAULT_DETECT_TEXT_CONCURRENCY
     alerts: Alerts = Alerts()
 
@@ -287,6 +304,32 @@ class FileSource:
         return value
 
 
+def _accounts(raw: dict[str, Any] | None) -> Accounts:
+    raw = raw or {}
+    unknown = set(raw) - {"signUp", "mfa", "passwordMinLength", "dailyUploadQuota"}
+    if unknown:
+        raise ValueError(f"platescan:accounts has unknown keys: {', '.join(sorted(unknown))}")
+    default = Accounts()
+    sign_up = _choice(
+        "accounts.signUp", str(raw.get("signUp", default.sign_up)), ("open", "invite")
+    )
+    mfa = _choice(
+        "accounts.mfa", str(raw.get("mfa", default.mfa)).upper(), ("OFF", "OPTIONAL", "ON")
+    )
+    length = int(raw.get("passwordMinLength", default.password_min_length))
+    if not 8 <= length <= 99:  # Cognito's own bounds are 6-99; below 8 is not sensible
+        raise ValueError(f"platescan:accounts.passwordMinLength must be 8-99; got {length}")
+    quota = int(raw.get("dailyUploadQuota", default.daily_upload_quota))
+    if quota < 1:
+        raise ValueError(f"platescan:accounts.dailyUploadQuota must be 1 or more; got {quota}")
+    return Accounts(
+        sign_up=cast(SignUp, sign_up),
+        mfa=cast(Mfa, mfa),
+        password_min_length=length,
+        daily_upload_quota=quota,
+    )
+
+
 def _alerts(cfg: Source) -> Alerts:
     raw = cfg.get_object("alerts") or {}
     unknown = set(raw) - {"email", "webhookUrl", "webhookHeader", "webhookRatePerSecond"}
@@ -391,6 +434,8 @@ def from_source(cfg: Source, *, project: str, stack: str, region: str) -> StackC
         architecture=cast(Architecture, architecture),
         tracing=_tracing(cfg.get_object("tracing")),
         table_class=cast(TableClass, table_class),
+        log_personal_data=cfg.get_bool("logPersonalData") or False,
+        accounts=_accounts(cfg.get_object("accounts")),
         detect_text_concurrency=_concurrency(cfg.get_int("detectTextConcurrency")),
         alerts=_alerts(cfg),
     )

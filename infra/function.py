@@ -102,6 +102,10 @@ class Function(pulumi.ComponentResource):
             "POWERTOOLS_LOG_LEVEL": cfg.log_level,
             "POWERTOOLS_METRICS_NAMESPACE": f"{cfg.project.capitalize()}/{cfg.stack}",
             **({} if args.traced else {"POWERTOOLS_TRACE_DISABLED": "true"}),
+            # Tracer records each traced function's return value in the trace, and ours
+            # carry plates and file names: off, unless the stack asks for it (debugging).
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "true" if cfg.log_personal_data else "false",
+            "LOG_PERSONAL_DATA": "true" if cfg.log_personal_data else "false",
             **args.environment,
         }
         zipped = args.code if isinstance(args.code, ZipCode) else None

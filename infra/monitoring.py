@@ -150,6 +150,19 @@ class Monitoring(pulumi.ComponentResource):
                     {"RuleName": rule_name},
                 )
             )
+        if "mark_failed" in args.function_names:
+            # mark_failed's own failures go to the queue through its on-failure destination;
+            # when Lambda cannot deliver there either, the notice of a failed upload is lost.
+            self.alarms.append(
+                alarm(
+                    "mark-failed-notices-lost",
+                    "Lambda could not put mark_failed's failed invocations in the dead-letter "
+                    "queue: those uploads' records may still say PROCESSING",
+                    "AWS/Lambda",
+                    "DestinationDeliveryFailures",
+                    {"FunctionName": args.function_names["mark_failed"]},
+                )
+            )
         for function, function_name in sorted(args.function_names.items()):
             self.alarms.append(
                 alarm(

@@ -119,7 +119,8 @@ class Pipeline(pulumi.ComponentResource):
                 [
                     policies.allow("ReadUploads", read_objects, [uploads_objects]),
                     list_uploads,
-                    policies.allow("MarkProcessing", ["dynamodb:PutItem"], [table.arn]),
+                    # An update: the record the API wrote (owner, file name) stays on it.
+                    policies.allow("MarkProcessing", ["dynamodb:UpdateItem"], [table.arn]),
                 ],
                 {
                     Env.RESULTS_TABLE: table.name,
@@ -140,7 +141,7 @@ class Pipeline(pulumi.ComponentResource):
             "write_result": (
                 [
                     policies.allow(
-                        "WriteResult", ["dynamodb:PutItem", "dynamodb:GetItem"], [table.arn]
+                        "WriteResult", ["dynamodb:UpdateItem", "dynamodb:GetItem"], [table.arn]
                     ),
                     # then the owner's watchlist, and one claimed alert per entry matched
                     policies.allow(
@@ -354,7 +355,9 @@ class Pipeline(pulumi.ComponentResource):
             definition=definition,
             logging_configuration={
                 "log_destination": pulumi.Output.concat(self.state_machine_logs.arn, ":*"),
-                "include_execution_data": True,
+                # States' input and output hold plates read and detected text: personal
+                # data, kept out of the logs unless the stack asks for it (debugging).
+                "include_execution_data": cfg.log_personal_data,
                 "level": cfg.execution_log_level,
             },
             tracing_configuration={"enabled": True},

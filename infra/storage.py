@@ -168,6 +168,7 @@ class Storage(pulumi.ComponentResource):
             opts=child,
         )
         self.plate_index_arn = pulumi.Output.concat(self.table.arn, "/index/", contract.PLATE_INDEX)
+        self.owner_index_arn = pulumi.Output.concat(self.table.arn, "/index/", contract.OWNER_INDEX)
         self.register_outputs(
             {"uploads_bucket": self.uploads.bucket.bucket, "results_table": self.table.name}
         )

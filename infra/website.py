@@ -15,6 +15,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from infra.auth import Auth
 from infra.config import StackConfig
 from infra.storage import PrivateBucket
 from platescan import web
@@ -71,6 +72,7 @@ class WebsiteArgs:
     config: StackConfig
     uploads_bucket: aws.s3.Bucket
     api_url: pulumi.Input[str]
+    auth: Auth
     site_dir: Path = SITE_DIR
 
 
@@ -180,8 +182,21 @@ class Website(pulumi.ComponentResource):
             f"{name}-file-config.json",
             bucket=self.bucket.bucket.id,
             key="config.json",
-            content=pulumi.Output.from_input(args.api_url).apply(
-                lambda url: json.dumps({"api_url": url})
+            content=pulumi.Output.all(
+                args.api_url, args.auth.user_pool_id, args.auth.client_id
+            ).apply(
+                lambda values: json.dumps(
+                    {
+                        "api_url": values[0],
+                        # The sign-in form talks to the user pool's own API.
+                        "auth": {
+                            "region": cfg.region,
+                            "user_pool_id": values[1],
+                            "client_id": values[2],
+                            "endpoint": f"https://cognito-idp.{cfg.region}.amazonaws.com/",
+                        },
+                    }
+                )
             ),
             content_type=CONTENT_TYPES[".json"],
             cache_control="no-cache",

@@ -1,18 +1,24 @@
-"""The HTTP API: create an upload, fetch a result, search by plate.
+"""The HTTP API: uploads, results, search, and each user's own data (delete, export).
 
 Served by API Gateway (HTTP API, payload v2) in AWS and by the local server in local mode,
-through the same `functions/api/app.py` handler. Nothing here lists the bucket or the
-table: a result is reached only by its unguessable upload id, or by its plate text.
+through the same `functions/api/app.py` handler. Every function takes the verified caller
+(`platescan.auth.Caller`) and reaches only the caller's own records: by upload id (another
+user's answers exactly as an unknown one), or through the owner index. Admins may read
+everything, including records made before uploads had owners.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import secrets
 import unicodedata
+from datetime import UTC, datetime
 from typing import Any
 
 from platescan import aws, records
+from platescan.auth import Caller
 from platescan.settings import get_settings
 
 ALLOWED_TYPES = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",)}
@@ -56,8 +62,12 @@ def safe_file_name(name: str) -> str:
     return name
 
 
-def create_upload(body: Any, s3_client: Any | None = None) -> dict[str, Any]:
-    """Validate an upload request and return a presigned POST limited to it."""
+def create_upload(body: Any, caller: Caller, s3_client: Any | None = None) -> dict[str, Any]:
+    """Validate an upload request and return a presigned POST limited to it.
+
+    The POST can create exactly one object, `uploads/{owner}/{upload_id}`: the owner comes
+    from the verified caller and is part of what S3 checks against the signature.
+    """
     settings = get_settings()
     if not isinstance(body, dict):
         raise ApiError(400, "send a JSON object with file_name, content_type and size")
@@ -78,9 +88,24 @@ def create_upload(body: Any, s3_client: Any | None = None) -> dict[str, Any]:
     region = body.get("region")
     if region is not None and (not isinstance(region, str) or not _REGION.match(region.upper())):
         raise ApiError(400, "region must be a code like US, DE or BR")
+    if not records.OWNER_PATTERN.match(caller.sub):
+        raise ApiError(403, "this account cannot upload")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    quota = settings.daily_upload_quota
+    if not records.count_upload(settings.results_table, caller.sub, today, quota):
+        raise ApiError(429, f"you have reached today's limit of {quota} photos; try again tomorrow")
 
     upload_id = new_upload_id()
-    key = f"uploads/{upload_id}/{safe_file_name(file_name)}"
+    key = records.owned_key(caller.sub, upload_id)
+    # The record exists before the photo: it carries the owner and the file name, which the
+    # pipeline then never has to carry through events or execution data.
+    records.issue_upload(
+        settings.results_table,
+        upload_id,
+        caller.sub,
+        safe_file_name(file_name),
+        expires_in_s=settings.presign_expires_s + 86400,
+    )
     fields: dict[str, str] = {"Content-Type": content_type}
     conditions: list[Any] = [
         {"Content-Type": content_type},
@@ -108,32 +133,49 @@ def create_upload(body: Any, s3_client: Any | None = None) -> dict[str, Any]:
     }
 
 
-def get_result(upload_id: str, s3_client: Any | None = None) -> dict[str, Any]:
-    """The record of one upload, with a short-lived link to its photo."""
+NOT_FOUND = "no result yet for this upload; it may still be on its way"
+_HIDDEN = frozenset({records.ISSUED, records.DELETED})
+
+
+def _own_record(upload_id: str, caller: Caller) -> dict[str, Any]:
+    """The caller's record by id. Another user's answers exactly as an unknown id does."""
     if not records.UPLOAD_ID_PATTERN.match(upload_id):
         raise ApiError(400, "that is not an upload id")
-    settings = get_settings()
-    record = records.get_record(settings.results_table, upload_id)
-    if record is None:
-        raise ApiError(404, "no result yet for this upload; it may still be on its way")
-    return _with_photo_link(record, s3_client)
+    record = records.get_record(get_settings().results_table, upload_id)
+    if record is None or record.get("status") in _HIDDEN:
+        raise ApiError(404, NOT_FOUND)
+    if not caller.admin and record.get("owner") != caller.sub:
+        raise ApiError(404, NOT_FOUND)
+    return record
 
 
-def _with_photo_link(record: dict[str, Any], s3_client: Any | None = None) -> dict[str, Any]:
-    """The public view of a record plus a short-lived GET link to its photo."""
-    public = records.public_record(record)
-    if public.get("key"):
+def get_result(upload_id: str, caller: Caller, s3_client: Any | None = None) -> dict[str, Any]:
+    """The record of one upload, with a short-lived link to its photo."""
+    return _with_photo_link(_own_record(upload_id, caller), caller, s3_client)
+
+
+def _with_photo_link(
+    record: dict[str, Any], caller: Caller, s3_client: Any | None = None
+) -> dict[str, Any]:
+    """The caller's view of a record plus a short-lived GET link to its photo."""
+    public = records.public_record(record, internal=caller.admin)
+    if record.get("key") and record.get("bucket"):
         s3 = s3_client or aws.presigner(get_settings().s3_public_endpoint)
+        params = {"Bucket": record["bucket"], "Key": record["key"]}
+        if record.get("version_id"):
+            # the photo that was read, not a later object posted under the same key
+            params["VersionId"] = record["version_id"]
         public["image_url"] = s3.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": public["bucket"], "Key": public["key"]},
-            ExpiresIn=get_settings().presign_expires_s,
+            "get_object", Params=params, ExpiresIn=get_settings().presign_expires_s
         )
     return public
 
 
-def search(plate: str | None) -> dict[str, Any]:
-    """Records by plate: exact, or with `*` and `?` wildcards."""
+def search(plate: str | None, caller: Caller) -> dict[str, Any]:
+    """The caller's records by plate: exact, or with `*` and `?` wildcards.
+
+    Admins search every record (the plate index, or a scan for wildcards).
+    """
     query = records.normalise_plate_query(plate or "")
     if not query.strip("*?"):
         raise ApiError(400, "give a plate to search for, e.g. ?plate=ABC123 or ?plate=AB*")
@@ -142,5 +184,94 @@ def search(plate: str | None) -> dict[str, Any]:
         raise ApiError(400, f"give at least {MIN_SEARCH_CHARS} characters of the plate")
     if len(query) > 20:
         raise ApiError(400, "a plate has at most 20 characters")
-    items = records.search_by_plate(get_settings().results_table, query)
-    return {"items": [_with_photo_link(item) for item in items]}
+    table = get_settings().results_table
+    if caller.admin:
+        items = records.search_by_plate(table, query)
+    else:
+        items = records.search_owned(table, caller.sub, query)
+    return {"items": [_with_photo_link(item, caller) for item in items]}
+
+
+def _delete_photo(record: dict[str, Any]) -> int:
+    """Delete every version of the record's photo; returns how many were deleted."""
+    bucket, key = record.get("bucket"), record.get("key")
+    if not bucket or not key:
+        return 0
+    s3 = aws.client("s3")
+    deleted = 0
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": key}
+    while True:
+        page = s3.list_object_versions(**kwargs)
+        for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+            if entry["Key"] != key:
+                continue  # the prefix also matches longer keys
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=entry["VersionId"])
+            deleted += 1
+        if not page.get("IsTruncated"):
+            return deleted
+        kwargs["KeyMarker"] = page["NextKeyMarker"]
+        kwargs["VersionIdMarker"] = page["NextVersionIdMarker"]
+
+
+def _delete(record: dict[str, Any]) -> None:
+    _delete_photo(record)
+    records.delete_record(get_settings().results_table, record["upload_id"])
+
+
+def delete_result(upload_id: str, caller: Caller) -> None:
+    """Delete one upload: every version of its photo, then its record."""
+    _delete(_own_record(upload_id, caller))
+
+
+def _owned(caller: Caller) -> list[dict[str, Any]]:
+    table = get_settings().results_table
+    owned = records.owned_records(table, caller.sub)
+    return [r for r in owned if r.get("status") != records.DELETED]
+
+
+def delete_me(caller: Caller) -> dict[str, Any]:
+    """Delete everything of the caller: each upload's photo versions and record."""
+    owned = _owned(caller)
+    for record in owned:
+        _delete(record)
+    return {"deleted": len(owned)}
+
+
+EXPORT_COLUMNS = (
+    "upload_id", "file_name", "status", "uploaded_at", "processed_at",
+    "plate", "confidence", "region", "format", "all_plates", "error",
+)  # fmt: skip
+
+
+def export(caller: Caller) -> dict[str, Any]:
+    """Everything the service holds about the caller's uploads, newest first."""
+    owned = [r for r in _owned(caller) if r.get("status") != records.ISSUED]
+    owned.sort(key=lambda r: str(r.get("uploaded_at") or r.get("issued_at") or ""), reverse=True)
+    return {"items": [records.public_record(r) for r in owned]}
+
+
+def export_csv(caller: Caller) -> str:
+    """The export as CSV, one row per upload, its best plate in columns of their own."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for record in export(caller)["items"]:
+        plates = record.get("plates") or []
+        top = plates[0] if plates else {}
+        error = record.get("error") or {}
+        writer.writerow(
+            [
+                record.get("upload_id", ""),
+                record.get("file_name", ""),
+                record.get("status", ""),
+                record.get("uploaded_at", ""),
+                record.get("processed_at", ""),
+                top.get("text", ""),
+                top.get("confidence", ""),
+                top.get("region", ""),
+                top.get("format", ""),
+                " ".join(p.get("text", "") for p in plates),
+                error.get("message", ""),
+            ]
+        )
+    return out.getvalue()

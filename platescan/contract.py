@@ -30,8 +30,19 @@ PRESIGN_EXPIRES_S = 300
 
 
 def upload_key(upload_id: str, file_name: str) -> str:
-    """The object key of an upload: `uploads/{upload_id}/{file name}` (a safe file name)."""
+    """The key of an object put by an operator: `uploads/{upload_id}/{file name}` (a safe
+    file name). Its record has no owner: admins only."""
     return f"{UPLOADS_PREFIX}{upload_id}/{file_name}"
+
+
+def owned_key(owner: str, upload_id: str) -> str:
+    """The object key of an upload the API issued: `uploads/{owner}/{upload_id}`, ids only.
+
+    The owner (the uploader's Cognito `sub`) is part of what the presigned POST signs, so
+    the pipeline takes it from the key; the file name stays in the record the API wrote,
+    out of S3 events and execution input.
+    """
+    return f"{UPLOADS_PREFIX}{owner}/{upload_id}"
 
 
 # -- the results table -----------------------------------------------------------------------
@@ -39,6 +50,10 @@ def upload_key(upload_id: str, file_name: str) -> str:
 TABLE_KEY = "upload_id"
 PLATE_TEXT = "plate_text"  # the top plate of a record, the plate index's key
 PLATE_INDEX = "by_plate"
+OWNER = "owner"  # the uploader's Cognito `sub`; absent on records made before accounts
+# Every record of one owner: their search, export and deletion query it, so what they read
+# is bounded by their own records, never by the table.
+OWNER_INDEX = "by_owner"
 TTL_ATTRIBUTE = "expires_at"  # epoch seconds; DynamoDB deletes the record after it
 
 
@@ -67,8 +82,8 @@ class TableSchema:
 
 TABLE = TableSchema(
     hash_key=TABLE_KEY,
-    attributes={TABLE_KEY: "S", PLATE_TEXT: "S"},
-    indexes=(Index(PLATE_INDEX, PLATE_TEXT),),
+    attributes={TABLE_KEY: "S", PLATE_TEXT: "S", OWNER: "S"},
+    indexes=(Index(PLATE_INDEX, PLATE_TEXT), Index(OWNER_INDEX, OWNER)),
     ttl_attribute=TTL_ATTRIBUTE,
 )
 
@@ -188,12 +203,17 @@ def placeholder_values(function_arns: dict[str, str]) -> dict[str, str]:
 DetectorEngine = Literal["rekognition", "onnx"]
 ENGINES: tuple[DetectorEngine, ...] = ("rekognition", "onnx")
 
+# Written by the API when it issues an upload (owner, file name), before any photo arrives.
+ISSUED = "ISSUED"
 PROCESSING = "PROCESSING"
 DONE = "DONE"
 NO_PLATE = "NO_PLATE"
 REJECTED = "REJECTED"
 FAILED = "FAILED"
 FINAL_STATUSES = frozenset({DONE, NO_PLATE, REJECTED, FAILED})
+# What is left of a deleted upload for a day: it keeps a late pipeline run from writing the
+# record again. It has no owner, so no one's search or export finds it.
+DELETED = "DELETED"
 
 # Step Functions execution statuses that leave an upload without a result.
 UNSUCCESSFUL_EXECUTION_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -225,6 +245,34 @@ def execution_unsuccessful_pattern(state_machine_arn: str) -> dict[str, Any]:
     }
 
 
+# -- the HTTP API ------------------------------------------------------------------------------
+
+# Its routes as API Gateway declares them, each behind the JWT authorizer. API Gateway
+# answers a request that matches none with 404 itself; the local server does the same.
+ROUTES = (
+    "POST /uploads",
+    "GET /results/{upload_id}",
+    "DELETE /results/{upload_id}",
+    "GET /results",
+    "GET /me/export",
+    "DELETE /me",
+)
+
+
+def route_for(method: str, path: str) -> str | None:
+    """The route key a request matches (`GET /results/{upload_id}`), or None."""
+    given = path.split("/")
+    for route in ROUTES:
+        route_method, pattern = route.split(" ", 1)
+        wanted = pattern.split("/")
+        if route_method != method.upper() or len(wanted) != len(given):
+            continue
+        # `{name}` takes one whole, non-empty segment; every other segment is literal
+        if all(w == g or (w.startswith("{") and g) for w, g in zip(wanted, given, strict=True)):
+            return route
+    return None
+
+
 # -- environment of the functions --------------------------------------------------------------
 
 
@@ -241,6 +289,9 @@ class Env:
     RETENTION_DAYS = "RETENTION_DAYS"
     OCR_WORKERS = "OCR_WORKERS"
     OCR_TIMEOUT_S = "OCR_TIMEOUT_S"
+    DAILY_UPLOAD_QUOTA = "DAILY_UPLOAD_QUOTA"
+    # "true" lets plates and file names into logs and traces (a stack's debugging setting).
+    LOG_PERSONAL_DATA = "LOG_PERSONAL_DATA"
     WATCHLISTS_TABLE = "WATCHLISTS_TABLE"
     ALERTS_TABLE = "ALERTS_TABLE"
     EVENT_BUS_NAME = "EVENT_BUS_NAME"
@@ -283,7 +334,7 @@ class ObjectFacts(TypedDict):
     upload_id: str
     bucket: str
     key: str
-    file_name: str
+    file_name: str | None  # None for an owned key: the record the API wrote has the name
     version_id: str | None
     etag: str
     object_version: str
@@ -357,5 +408,5 @@ class WriteRejectionInput(TypedDict):
 class WriteResultOutput(TypedDict):
     upload_id: str
     status: str
-    plates: list[str]
+    plate_count: int  # not the plates: execution output is kept free of personal data
     alerts_raised: int  # new alerts from the owner's watchlist (counted, never listed)

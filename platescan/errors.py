@@ -23,3 +23,11 @@ class DetectorTimeout(PlatescanError):
 
 class DetectorUnavailable(PlatescanError):
     """The text detector failed on its side; transient, retried."""
+
+
+class UploadAlreadyUsed(PlatescanError):
+    """A second photo arrived for an upload id that already has one; it is not processed.
+
+    One presigned POST yields at most one processed photo: posting the same form again puts
+    a new object version under the same key, and the pipeline refuses it.
+    """

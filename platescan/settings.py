@@ -74,8 +74,16 @@ class Settings:
     # A reading whose top plate is less sure than this is marked "needs review".
     review_threshold = _Required(Env.REVIEW_THRESHOLD, float, "a number")
 
+    # Photos one user may upload per UTC day (the API refuses more).
+    daily_upload_quota = _Required(Env.DAILY_UPLOAD_QUOTA, int, "a whole number")
+
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = dict(env)
+
+    @property
+    def log_personal_data(self) -> bool:
+        """Off unless "true": plates and file names may go to logs and traces (debugging)."""
+        return str(self.env.get(Env.LOG_PERSONAL_DATA, "")).strip().lower() == "true"
 
 
 @lru_cache(maxsize=1)

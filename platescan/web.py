@@ -35,8 +35,12 @@ class CorsRule:
 UPLOADS_CORS = CorsRule(
     methods=("POST", "GET"), headers=("content-type",), max_age_s=3000, expose=("ETag",)
 )
-# The site calls the HTTP API with JSON bodies.
-API_CORS = CorsRule(methods=("GET", "POST", "OPTIONS"), headers=("content-type",), max_age_s=600)
+# The site calls the HTTP API with JSON bodies and the signed-in user's access token.
+API_CORS = CorsRule(
+    methods=("GET", "POST", "DELETE", "OPTIONS"),
+    headers=("authorization", "content-type"),
+    max_age_s=600,
+)
 
 
 @dataclass(frozen=True)

@@ -203,3 +203,11 @@ def csp_allows(csp: str, directive: str, url: str, site_origin: str) -> bool:
         if allowed.scheme == target.scheme and host_matches and allowed.port == target.port:
             return True
     return False
+
+
+def bearer(stack: Any, *, admin: bool = False) -> dict[str, str]:
+    """A new confirmed user on the local stack, signed in: their `Authorization` header."""
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+    stack.add_user(email, "a long enough passphrase", admin=admin)
+    tokens = stack.sign_in(email, "a long enough passphrase")
+    return {"Authorization": f"Bearer {tokens['AccessToken']}"}

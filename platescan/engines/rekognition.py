@@ -15,12 +15,10 @@ import math
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from PIL import Image
 
 from platescan import aws
 from platescan.engines.base import read_object
 from platescan.errors import DetectorThrottled, DetectorUnavailable, UnsupportedImage
-from platescan.images import load_image
 
 MIN_SIDE = 80  # Rekognition DetectText reads no image smaller than 80x80 pixels
 
@@ -69,6 +67,11 @@ class RekognitionDetector:
 
 def enlarged(data: bytes) -> bytes:
     """The photo upright and enlarged to at least MIN_SIDE pixels on each side, as PNG."""
+    # Imported here: only small photos need Pillow, so other invocations do not pay for it.
+    from PIL import Image
+
+    from platescan.images import load_image
+
     try:
         image = load_image(data)
     except (OSError, ValueError) as exc:

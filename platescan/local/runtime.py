@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import sys
 import time
 import warnings
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from platescan import alerts, asl, aws, contract, dynamo, records, web
+from platescan import alerts, asl, auth, aws, contract, dynamo, records, web
 from platescan.contract import Env
 from platescan.local import gaps, speedups, store, webhook
 from platescan.settings import get_settings
@@ -60,6 +61,7 @@ class LocalConfig:
     # Executions started by uploads that run at once; later uploads wait their turn (see
     # gaps.Admission). 0: four per OCR worker with the ONNX engine, unlimited otherwise.
     max_running_executions: int = 0
+    daily_upload_quota: int = 200
     # Where photos and records are kept between runs (`serve --data`); None: memory only.
     data_dir: str | None = None
 
@@ -79,6 +81,8 @@ class LocalStack:
         self.data = store.DataFolder(Path(self.config.data_dir)) if self.config.data_dir else None
         # The environment variables as they were before `start` set them, for `stop`.
         self._saved_environment: dict[str, str | None] = {}
+        self.user_pool_id = ""
+        self.client_id = ""
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> LocalStack:
@@ -104,6 +108,7 @@ class LocalStack:
         self._exit.enter_context(speedups.installed(retry_time_scale=self.config.retry_time_scale))
         aws.reset()
         self._create_storage()
+        self._create_user_pool()
         self._create_functions()
         self._create_state_machine()
         self._create_rules()
@@ -123,6 +128,9 @@ class LocalStack:
         s3 = aws.client("s3")
         for key in store.DataFolder.unfinished_uploads(self.config.table, self.config.bucket):
             got = s3.get_object(Bucket=self.config.bucket, Key=key)
+            # The execution that held the record ended with the last process: the upload is
+            # handed back, so that the next execution may take it over.
+            records.release(self.config.table, records.upload_id_from_key(key))
             s3.put_object(
                 Bucket=self.config.bucket,
                 Key=key,
@@ -176,6 +184,7 @@ class LocalStack:
             Env.PRESIGN_EXPIRES_S: str(contract.PRESIGN_EXPIRES_S),
             Env.RETENTION_DAYS: str(cfg.retention_days),
             Env.S3_PUBLIC_ENDPOINT: cfg.s3_public_endpoint or "",
+            Env.DAILY_UPLOAD_QUOTA: str(cfg.daily_upload_quota),
             Env.WATCHLISTS_TABLE: cfg.watchlists_table,
             Env.ALERTS_TABLE: cfg.alerts_table,
             Env.EVENT_BUS_NAME: cfg.event_bus,
@@ -257,6 +266,93 @@ class LocalStack:
         if self.data is not None:
             for table in self._tables():
                 self.data.restore_items(table)
+
+    def _create_user_pool(self) -> None:
+        """The user pool, its app client (no secret: a browser holds it) and `admins`."""
+        cognito = aws.client("cognito-idp")
+        pool = cognito.create_user_pool(
+            PoolName="platescan-users",
+            UsernameAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+            Policies={
+                "PasswordPolicy": {
+                    "MinimumLength": 12,
+                    "RequireUppercase": False,
+                    "RequireLowercase": False,
+                    "RequireNumbers": False,
+                    "RequireSymbols": False,
+                }
+            },
+        )
+        self.user_pool_id = pool["UserPool"]["Id"]
+        client = cognito.create_user_pool_client(
+            UserPoolId=self.user_pool_id,
+            ClientName="platescan-site",
+            GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        )
+        self.client_id = client["UserPoolClient"]["ClientId"]
+        cognito.create_group(UserPoolId=self.user_pool_id, GroupName=auth.ADMIN_GROUP)
+
+    @property
+    def issuer(self) -> str:
+        """The tokens' `iss`, as Cognito names a pool (and the JWT authorizer expects)."""
+        return f"https://cognito-idp.{self.config.region}.amazonaws.com/{self.user_pool_id}"
+
+    def add_user(self, email: str, password: str, *, admin: bool = False) -> str:
+        """A confirmed user (an admin too, if asked); returns their `sub`."""
+        cognito = aws.client("cognito-idp")
+        cognito.admin_create_user(
+            UserPoolId=self.user_pool_id,
+            Username=email,
+            UserAttributes=[
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=self.user_pool_id, Username=email, Password=password, Permanent=True
+        )
+        if admin:
+            cognito.admin_add_user_to_group(
+                UserPoolId=self.user_pool_id, Username=email, GroupName=auth.ADMIN_GROUP
+            )
+        user = cognito.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
+        return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+
+    def invite_user(self, email: str, *, admin: bool = False) -> str:
+        """A user as an admin invites one on AWS; returns their temporary password.
+
+        Their first sign-in asks them to choose their own (NEW_PASSWORD_REQUIRED).
+        """
+        # A one-time password Cognito accepts; its holder replaces it at first sign-in.
+        password = "Tmp-" + secrets.token_urlsafe(15)
+        cognito = aws.client("cognito-idp")
+        cognito.admin_create_user(
+            UserPoolId=self.user_pool_id,
+            Username=email,
+            TemporaryPassword=password,
+            UserAttributes=[
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        if admin:
+            cognito.admin_add_user_to_group(
+                UserPoolId=self.user_pool_id, Username=email, GroupName=auth.ADMIN_GROUP
+            )
+        return password
+
+    def sign_in(self, email: str, password: str) -> dict[str, Any]:
+        """USER_PASSWORD_AUTH, as the site does: `AuthenticationResult` (the tokens)."""
+        answer = aws.client("cognito-idp").initiate_auth(
+            ClientId=self.client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+        return dict(answer["AuthenticationResult"])
 
     def _role(self, name: str, service: str) -> str:
         trust = {
@@ -384,15 +480,29 @@ class LocalStack:
         content_type: str = "application/octet-stream",
         upload_id: str | None = None,
         region: str | None = None,
+        owner: str | None = None,
     ) -> str:
-        """Put a photo into the uploads bucket as the website would; returns its upload id."""
+        """Put a photo into the uploads bucket; returns its upload id.
+
+        With an `owner`, as the website does: the API's record first, then the object at
+        the owned key. Without, as an operator would (`uploads/{id}/{name}`): a record
+        with no owner, which only admins see.
+        """
         from platescan.api import new_upload_id, safe_file_name
 
         upload_id = upload_id or new_upload_id()
         extra = {"Metadata": {"region": region}} if region else {}
+        if owner:
+            if records.get_record(self.config.table, upload_id) is None:
+                records.issue_upload(
+                    self.config.table, upload_id, owner, safe_file_name(file_name), 86400
+                )
+            key = records.owned_key(owner, upload_id)
+        else:
+            key = f"uploads/{upload_id}/{safe_file_name(file_name)}"
         aws.client("s3").put_object(
             Bucket=self.config.bucket,
-            Key=contract.upload_key(upload_id, safe_file_name(file_name)),
+            Key=key,
             Body=data,
             ContentType=content_type,
             **extra,

@@ -14,6 +14,7 @@ import base64
 import json
 import logging
 import mimetypes
+import signal
 import threading
 import time
 import uuid
@@ -24,11 +25,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
-from platescan import aws, web
+from platescan import aws, contract, web
 from platescan.asl import REPO_ROOT
-from platescan.local import s3post, store
+from platescan.local import docs, s3post, store
+from platescan.local.authorizer import JwtAuthorizer, Unauthorized
 from platescan.local.gaps import LambdaContext
 from platescan.local.runtime import LocalConfig, LocalStack
 from platescan.local.webhook import WebhookRecorder
@@ -55,6 +57,7 @@ class LocalService:
         self.stack: LocalStack | None = None
         self.httpd: ThreadingHTTPServer | None = None
         self.api_handler: Any = None
+        self.authorizer: JwtAuthorizer | None = None
         self.site_headers: dict[str, str] = {}
         self.webhook: WebhookRecorder | None = None
 
@@ -84,6 +87,8 @@ class LocalService:
             web.local_hosts(self.stack.config.bucket, self.port)
         )
         self.api_handler = self.stack.handlers["api"]
+        self.authorizer = JwtAuthorizer(issuer=self.stack.issuer, audiences=(self.stack.client_id,))
+        docs.enable(self.url)
 
     def serve_forever(self) -> None:
         assert self.httpd is not None
@@ -125,6 +130,15 @@ class RequestHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._route("POST")
 
+    def do_DELETE(self) -> None:
+        self._route("DELETE")
+
+    def do_PUT(self) -> None:
+        self._route("PUT")
+
+    def do_PATCH(self) -> None:
+        self._route("PATCH")
+
     def do_OPTIONS(self) -> None:
         self._route("OPTIONS")
 
@@ -139,11 +153,14 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self._s3(method, host[: -len(web.LOCAL_S3_DOMAIN) - 1], path.lstrip("/"))
             elif path == "/api" or path.startswith("/api/"):
                 self._api(method)
+            elif path == "/local-cognito/" and method == "POST":
+                self._cognito()
+            elif path == "/local-admin/users" and method == "POST":
+                self._invite()
             elif path == "/config.json" and method in ("GET", "HEAD"):
-                site = self.headers.get("Host") or f"{self.local.host}:{self.local.port}"
                 self._send(
                     200,
-                    json.dumps({"api_url": f"http://{site}/api"}).encode(),
+                    json.dumps(self._site_config()).encode(),
                     "application/json",
                     self.local.site_headers,
                 )
@@ -170,6 +187,58 @@ class RequestHandler(BaseHTTPRequestHandler):
         headers = {**self.local.site_headers, "Cache-Control": "no-cache"}
         self._send(200, target.read_bytes(), content_type, headers)
 
+    def _site_config(self) -> dict[str, Any]:
+        """What the deployed site's config.json holds, pointing at the local stand-ins."""
+        host = self.headers.get("Host") or f"{self.local.host}:{self.local.port}"
+        stack = self.local.stack
+        assert stack is not None
+        return {
+            "api_url": f"http://{host}/api",
+            "auth": {
+                "region": stack.config.region,
+                "user_pool_id": stack.user_pool_id,
+                "client_id": stack.client_id,
+                "endpoint": f"http://{host}/local-cognito/",
+            },
+        }
+
+    # -- Cognito's user-pool API for the browser, on moto ---------------------------------
+    def _cognito(self) -> None:
+        body = self._read_body(limit=64 * 1024) or b"{}"
+        target = self.headers.get("X-Amz-Target", "")
+        try:
+            request = json.loads(body)
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            self._send_json(400, {"__type": "SerializationException", "message": "not JSON"})
+            return
+        status, answer = cognito_call(target, request)
+        self._send(status, json.dumps(answer).encode(), "application/x-amz-json-1.1")
+
+    def _invite(self) -> None:
+        """`python -m platescan users add` against this service: what an admin does on AWS.
+
+        Only from this machine: on AWS the same call needs the operator's IAM credentials.
+        """
+        if self.client_address[0] not in ("127.0.0.1", "::1"):
+            self._send_json(403, {"message": "users are added from this machine only"})
+            return
+        try:
+            request = json.loads(self._read_body(limit=4096) or b"{}")
+            email = str(request["email"])
+        except (ValueError, KeyError, TypeError):
+            self._send_json(400, {"message": 'send {"email": ..., "admin": true|false}'})
+            return
+        assert self.local.stack is not None
+        try:
+            password = self.local.stack.invite_user(email, admin=bool(request.get("admin")))
+        except ClientError as exc:
+            self._send_json(400, {"message": exc.response.get("Error", {}).get("Message", "")})
+            return
+        answer = {"email": email, "admin": bool(request.get("admin"))}
+        self._send_json(201, {**answer, "temporary_password": password})
+
     # -- the API, through the same handler as API Gateway ---------------------------------
     def _api(self, method: str) -> None:
         split = urlsplit(self.path)
@@ -178,10 +247,34 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._send_json(413, {"message": "request body too large"})
             return
         raw_path = split.path[len("/api") :] or "/"
+        if method in ("GET", "HEAD") and raw_path in docs.PATHS:
+            # The schema and Swagger UI: served locally only, describing the routes.
+            status, content_type, data, headers = docs.serve(raw_path, split.query)
+            self._send(status, data, content_type, headers)
+            return
+        route_key = "$default"
+        authorizer: dict[str, Any] | None = None
+        if method != "OPTIONS":  # API Gateway answers CORS preflights without a token
+            found = contract.route_for(method, raw_path)
+            if found is None:
+                self._send_json(404, {"message": "Not Found"})
+                return
+            assert self.local.authorizer is not None
+            try:
+                authorizer = self.local.authorizer.authorize(dict(self.headers.items()))
+            except Unauthorized as refused:
+                self._send(
+                    401,
+                    json.dumps(refused.body).encode(),
+                    "application/json",
+                    {**refused.headers, **self._api_cors()},
+                )
+                return
+            route_key = found
         query = parse_qs(split.query, keep_blank_values=True)
-        event = {
+        event: dict[str, Any] = {
             "version": "2.0",
-            "routeKey": "$default",
+            "routeKey": route_key,
             "rawPath": raw_path,
             "rawQueryString": split.query,
             "headers": {k.lower(): v for k, v in self.headers.items()},
@@ -198,7 +291,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                     "userAgent": self.headers.get("User-Agent", ""),
                 },
                 "requestId": str(uuid.uuid4()),
-                "routeKey": "$default",
+                "routeKey": route_key,
                 "stage": "$default",
                 "time": datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
                 "timeEpoch": int(time.time() * 1000),
@@ -206,12 +299,21 @@ class RequestHandler(BaseHTTPRequestHandler):
             "body": base64.b64encode(body).decode() if body else None,
             "isBase64Encoded": bool(body),
         }
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = authorizer
         response = self.local.api_handler(event, LambdaContext(function_name="platescan-api"))
         payload = response.get("body") or ""
         data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
         headers = dict(response.get("headers") or {})
         content_type = headers.pop("Content-Type", headers.pop("content-type", "application/json"))
         self._send(int(response.get("statusCode", 200)), data, content_type, headers)
+
+    def _api_cors(self) -> dict[str, str]:
+        """API Gateway's CORS headers on its own answers (a 401), for the site's origin."""
+        origin = self.headers.get("Origin")
+        if origin and origin == get_settings().site_origin:
+            return {"Access-Control-Allow-Origin": origin}
+        return {}
 
     # -- the S3 stand-in -----------------------------------------------------------------
     def _s3(self, method: str, bucket: str, key: str) -> None:
@@ -337,6 +439,55 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
+# The user-pool operations a browser makes (no AWS credentials, the app client's id only).
+_COGNITO_OPERATIONS = {
+    "SignUp": "sign_up",
+    "ConfirmSignUp": "confirm_sign_up",
+    "ResendConfirmationCode": "resend_confirmation_code",
+    "InitiateAuth": "initiate_auth",
+    "RespondToAuthChallenge": "respond_to_auth_challenge",
+    "GetUser": "get_user",
+    "GlobalSignOut": "global_sign_out",
+    "DeleteUser": "delete_user",
+}
+
+
+def cognito_call(target: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """One call of Cognito's JSON API, answered by moto as Cognito answers it.
+
+    Locally, new accounts are confirmed at once: there is no e-mail to send a code to.
+    """
+    operation = target.rpartition(".")[2]
+    method = _COGNITO_OPERATIONS.get(operation)
+    if method is None:
+        return 400, {"__type": "UnknownOperationException", "message": operation}
+    cognito = aws.client("cognito-idp")
+    try:
+        answer = dict(getattr(cognito, method)(**request))
+        if operation == "SignUp" and not answer.get("UserConfirmed"):
+            user_pool_id = _pool_of_client(str(request.get("ClientId", "")))
+            cognito.admin_confirm_sign_up(UserPoolId=user_pool_id, Username=request["Username"])
+            answer["UserConfirmed"] = True
+            log.warning("local mode: account %s confirmed without e-mail", request["Username"])
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 400)
+        return status, {"__type": error.get("Code", "Error"), "message": error.get("Message", "")}
+    except ParamValidationError as exc:  # parameters botocore refuses before sending
+        return 400, {"__type": "InvalidParameterException", "message": str(exc)}
+    answer.pop("ResponseMetadata", None)
+    return 200, answer
+
+
+def _pool_of_client(client_id: str) -> str:
+    cognito = aws.client("cognito-idp")
+    for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]:
+        clients = cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)
+        if any(c["ClientId"] == client_id for c in clients["UserPoolClients"]):
+            return str(pool["Id"])
+    raise ValueError("unknown client id")
+
+
 def _signing_secret() -> str:
     """The secret the API signed its presigned POSTs with (moto's fake credentials).
 
@@ -345,6 +496,10 @@ def _signing_secret() -> str:
     """
     signer = aws.presigner(get_settings().s3_public_endpoint)._request_signer
     return str(signer._credentials.get_frozen_credentials().secret_key)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def serve(
@@ -361,12 +516,21 @@ def serve(
     service.start()
     kept = f"; photos and records kept in {data_dir}" if data_dir else " (nothing is kept)"
     print(f"platescan is running on {service.url}{kept}  (Ctrl+C to stop)", flush=True)
+    print(
+        f"Sign in: open {service.url} and choose Create account (local accounts need no"
+        " e-mail confirmation), or invite someone from another terminal:\n"
+        f"  .venv/bin/python -m platescan users add EMAIL [--admin] --local {service.url}",
+        flush=True,
+    )
     if service.webhook is not None:
         print(
             "alerts: each e-mail the SNS topic would send is printed here; the test webhook "
             f"keeps every call at {service.webhook.url}",
             flush=True,
         )
+    # A service manager (or `kill`) stops with SIGTERM: stop as on Ctrl+C, so the last
+    # photos and records are written to the data folder before the process ends.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         service.serve_forever()
     except KeyboardInterrupt:

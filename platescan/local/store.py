@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from platescan import aws, contract
+from platescan import aws, contract, records
 
 log = logging.getLogger("platescan.local")
 
@@ -94,7 +94,7 @@ class DataFolder:
 
     @staticmethod
     def unfinished_uploads(table: str, bucket: str) -> list[str]:
-        """Keys of kept photos whose record is missing or still PROCESSING."""
+        """Keys of kept photos whose record is missing, still ISSUED or still PROCESSING."""
         s3, dynamodb = aws.client("s3"), aws.client("dynamodb")
         keys: list[str] = []
         for page in s3.get_paginator("list_objects_v2").paginate(
@@ -103,12 +103,12 @@ class DataFolder:
             keys += [item["Key"] for item in page.get("Contents", [])]
         unfinished = []
         for key in keys:
-            upload_id = key[len(contract.UPLOADS_PREFIX) :].split("/", 1)[0]
+            upload_id = records.upload_id_from_key(key)
             found = dynamodb.get_item(
                 TableName=table, Key={contract.TABLE_KEY: {"S": upload_id}}
             ).get("Item")
             status = (found or {}).get("status", {}).get("S")
-            if status is None or status == contract.PROCESSING:
+            if status in (None, contract.ISSUED, contract.PROCESSING):
                 unfinished.append(key)
         return unfinished
 

@@ -53,6 +53,7 @@ def write_result(event: WriteResultInput | WriteRejectionInput) -> WriteResultOu
     return {
         "upload_id": stored["upload_id"],
         "status": stored["status"],
-        "plates": [p["text"] for p in stored.get("plates", [])],
+        # the execution's output: a count, not the plates (personal data)
+        "plate_count": len(stored.get("plates") or []),
         "alerts_raised": sum(1 for match in matches if match["new"]),
     }

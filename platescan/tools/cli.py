@@ -4,6 +4,7 @@ python -m platescan recognize PHOTO...   one JSON record per photo (or --table)
 python -m platescan serve [--port 8000]  website + API + pipeline on one port
 python -m platescan bench DIR            plate-reading benchmark through the pipeline
 python -m platescan synth DIR            write a synthetic European/Brazilian plate set for bench
+python -m platescan users add EMAIL      invite a user (on AWS, or to the running local service)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ TOOLS = {
         "redrive failed pipeline executions (AWS, or --local demo)",
     ),
     "load": ("platescan.tools.load", "push N uploads through the local stack; lost must be 0"),
+    "users": ("platescan.tools.users", "invite a user to the stack's user pool (AWS, or --local)"),
     "export-labels": (
         "platescan.tools.export_labels",
         "write corrected photos and their plates in the benchmark's layout",
@@ -39,10 +41,24 @@ TOOLS = {
         "platescan.tools.synthetic",
         "write a synthetic European/Brazilian plate set for the benchmark",
     ),
+    "preflight": (
+        "platescan.tools.preflight",
+        "check before `pulumi up` what a stack's deploy needs, and say what to fix",
+    ),
+    "replay-dlq": (
+        "platescan.tools.replay_dlq",
+        "put the dead-letter queue's events back into the pipeline or mark_failed",
+    ),
 }
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; given the command about to run, only that tool's module is imported.
+
+    The deploy commands (preflight, replay-dlq) run in the small deploy environment, which
+    lacks what the benchmark tools import (numpy, Pillow); listing every command in --help
+    imports them all.
+    """
     parser = argparse.ArgumentParser(prog="python -m platescan", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the pipeline does")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,12 +83,22 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--reset", action="store_true", help="with --data: start from an empty DIR")
 
     for name, (module, help_text) in TOOLS.items():
-        importlib.import_module(module).add_arguments(sub.add_parser(name, help=help_text))
+        tool = sub.add_parser(name, help=help_text)
+        if command is None or command == name:
+            try:
+                importlib.import_module(module).add_arguments(tool)
+            except ImportError:
+                # --help in the deploy environment lists every command; the ones that need
+                # the development environment fail with their import error when run.
+                if command == name:
+                    raise
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((w for w in words if not w.startswith("-")), None)
+    args = _parser(command if command in TOOLS else None).parse_args(words)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         stream=sys.stderr,

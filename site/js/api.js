@@ -1,5 +1,8 @@
 // The HTTP API (docs/contracts.md). The base URL comes from config.json next to the page,
-// so the same files work behind CloudFront and on the local server.
+// so the same files work behind CloudFront and on the local server. Every call carries the
+// signed-in user's access token.
+
+import { accessToken } from "./auth.js";
 
 /** An error whose message is fit to show to the user. */
 export class ApiError extends Error {
@@ -12,6 +15,12 @@ export class ApiError extends Error {
 }
 
 let apiBase = null;
+let siteConfig = null;
+
+/** config.json as read by base(): `auth` holds the user pool's settings. */
+export function loadedConfig() {
+  return siteConfig;
+}
 
 /** Read config.json once; every call below waits for it. Exported so the page can check early. */
 export async function base() {
@@ -28,7 +37,25 @@ export async function base() {
     throw new ApiError("The site configuration has no api_url.");
   }
   apiBase = config.api_url.replace(/\/+$/, "");
+  siteConfig = config;
   return apiBase;
+}
+
+/** fetch with the access token; a 401 gets one quiet refresh and one more try. */
+async function authorizedFetch(url, options = {}) {
+  const send = async (token) => fetch(url, {
+    ...options,
+    headers: { ...(options.headers || {}), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+  });
+  let token = await accessToken();
+  if (!token) throw new ApiError("Sign in to use the service.", 401);
+  let response = await send(token);
+  if (response.status === 401) {
+    token = await accessToken({ force: true });
+    if (!token) throw new ApiError("Your session has ended. Sign in again.", 401);
+    response = await send(token);
+  }
+  return response;
 }
 
 /** fetch + JSON, turning 4xx/5xx `{"message"}` bodies and network errors into ApiError. */
@@ -36,11 +63,12 @@ async function requestJson(path, options = {}) {
   const url = `${await base()}${path}`;
   let response;
   try {
-    response = await fetch(url, {
+    response = await authorizedFetch(url, {
       ...options,
       headers: { Accept: "application/json", ...(options.headers || {}) },
     });
-  } catch {
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
     throw new ApiError("Could not reach the service. Check your connection and try again.");
   }
   let body = null;
@@ -136,4 +164,29 @@ export async function getResult(uploadId) {
 export async function searchPlates(query) {
   const body = await requestJson(`/results?plate=${encodeURIComponent(query)}`);
   return Array.isArray(body && body.items) ? body.items : [];
+}
+
+/** Delete one upload: its photo and its record. */
+export async function deleteResult(uploadId) {
+  await requestJson(`/results/${encodeURIComponent(uploadId)}`, { method: "DELETE" });
+}
+
+/** Delete everything of the signed-in user; resolves to how many uploads were deleted. */
+export async function deleteMe() {
+  const body = await requestJson("/me", { method: "DELETE" });
+  return body && typeof body.deleted === "number" ? body.deleted : 0;
+}
+
+/** The user's records as a file: "json" or "csv". */
+export async function exportData(format) {
+  const url = `${await base()}/me/export?format=${encodeURIComponent(format)}`;
+  let response;
+  try {
+    response = await authorizedFetch(url);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    throw new ApiError("Could not reach the service. Check your connection and try again.");
+  }
+  if (!response.ok) throw new ApiError(`The export failed (HTTP ${response.status}).`, response.status);
+  return response.blob();
 }

@@ -1,7 +1,13 @@
 // Recent uploads kept in localStorage so the list survives a reload. Only small facts are
 // stored (ids, names, statuses); photos and full records are fetched again from the API.
+// One list per account: someone else signing in on the same browser sees their own.
 
-const KEY = "platescan.recent.v1";
+let KEY = "platescan.recent.v2.signed-out";
+
+/** Keep the list of the account `sub` from now on. */
+export function useHistoryOf(sub) {
+  KEY = `platescan.recent.v2.${sub}`;
+}
 const LIMIT = 25;
 
 /**

@@ -1,9 +1,13 @@
 // The page's controller: takes files in, uploads them, polls for results, keeps the recent
 // list, searches, and decides what the result view shows.
 
-import { ApiError, base, createUpload, getResult, searchPlates, sendToStorage } from "./api.js";
+import {
+  ApiError, base, createUpload, deleteMe, deleteResult, exportData, getResult, loadedConfig,
+  searchPlates, sendToStorage,
+} from "./api.js";
+import * as auth from "./auth.js";
 import { ICONS, el, icon } from "./dom.js";
-import { clearHistory, loadHistory, saveHistory } from "./history.js";
+import { clearHistory, loadHistory, saveHistory, useHistoryOf } from "./history.js";
 import { checkFile, MAX_BYTES } from "./validate.js";
 import { createRow, describe, fillRow, isTerminal, renderResult } from "./views.js";
 
@@ -33,6 +37,30 @@ const ui = {
   searchResults: $("search-results"),
   searchClear: $("search-clear"),
   announcer: $("announcer"),
+  authPanel: $("auth-panel"),
+  authForm: $("auth-form"),
+  authEmail: $("auth-email"),
+  authPassword: $("auth-password"),
+  authCodeRow: $("auth-code-row"),
+  authCode: $("auth-code"),
+  authStatus: $("auth-status"),
+  signIn: $("sign-in"),
+  createAccount: $("create-account"),
+  confirmAccount: $("confirm-account"),
+  authNewRow: $("auth-new-row"),
+  authNewPassword: $("auth-new-password"),
+  setPassword: $("set-password"),
+  account: $("account"),
+  accountEmail: $("account-email"),
+  signOut: $("sign-out"),
+  uploadPanel: $("upload-panel"),
+  recentPanel: $("recent-panel"),
+  dataPanel: $("data-panel"),
+  dataStatus: $("data-status"),
+  exportJson: $("export-json"),
+  exportCsv: $("export-csv"),
+  deleteMe: $("delete-me"),
+  deleteMeConfirm: $("delete-me-confirm"),
 };
 
 /** Newest first. Runtime fields (file, blobUrl, record, progress, ...) live beside the saved ones. */
@@ -120,7 +148,53 @@ function updateViewProgress(entry) {
 }
 
 function showResult(entry) {
-  ui.result.replaceChildren(renderResult(entry, entry.record || null));
+  const view = renderResult(entry, entry.record || null);
+  if (entry.uploadId && entry.phase === "uploaded" && !describe(entry).busy) {
+    view.querySelector(".result__head").append(deleteControls(entry));
+  }
+  ui.result.replaceChildren(view);
+}
+
+/** "Delete" asks once more before it deletes the photo and its record for good. */
+function deleteControls(entry) {
+  const ask = el("button", { class: "button button--quiet", type: "button" }, "Delete");
+  const really = el("button", { class: "button button--danger", type: "button", hidden: true }, "Delete permanently");
+  ask.addEventListener("click", () => {
+    ask.hidden = true;
+    really.hidden = false;
+    really.focus();
+  });
+  really.addEventListener("click", async () => {
+    really.disabled = true;
+    try {
+      await deleteResult(entry.uploadId);
+    } catch (error) {
+      really.disabled = false;
+      announce(error instanceof ApiError ? error.message : "The photo could not be deleted.");
+      notice(entry.fileName, error instanceof ApiError ? error.message : "could not be deleted.");
+      return;
+    }
+    forget(entry);
+    announce(`${entry.fileName} and its result were deleted.`);
+  });
+  return el("div", { class: "result__actions" }, ask, really);
+}
+
+/** Drop an entry from the page and the saved list (it was deleted). */
+function forget(entry) {
+  entries = entries.filter((other) => other.id !== entry.id);
+  transient.delete(entry.id);
+  rows.delete(entry.id);
+  for (const button of ui.searchResults.querySelectorAll("button.entry")) {
+    if (button.dataset.id === entry.id) button.parentElement.remove();
+  }
+  if (selectedId === entry.id) {
+    selectedId = null;
+    showEmptyResult();
+    if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+  }
+  persist();
+  renderRecent();
 }
 
 function showEmptyResult() {
@@ -129,6 +203,13 @@ function showEmptyResult() {
 
 function narrowLayout() {
   return window.matchMedia("(max-width: 899px)").matches;
+}
+
+/** Name the shown result in the address, so it can be reloaded or kept as a link. */
+function linkTo(entry) {
+  if (entry.uploadId && entry.id === selectedId) {
+    history.replaceState(null, "", `#result=${encodeURIComponent(entry.uploadId)}`);
+  }
 }
 
 /** Open an entry in the result view; fetch its record again when it is finished. */
@@ -141,6 +222,7 @@ function select(id) {
     button.setAttribute("aria-current", button.dataset.id === id ? "true" : "false");
   }
   showResult(entry);
+  linkTo(entry);
   // Image URLs are short-lived: a finished record is fetched again for a fresh one.
   if (entry.uploadId && !entry.polling && entry.phase === "uploaded" && (!entry.record || !entry.blobUrl)) {
     refreshRecord(entry);
@@ -234,6 +316,7 @@ async function upload(entry) {
     const target = await createUpload({ fileName: entry.fileName, contentType: entry.contentType, size: entry.size });
     entry.uploadId = target.upload_id;
     persist();
+    linkTo(entry);
     if (typeof target.max_bytes === "number" && entry.size > target.max_bytes) {
       throw new ApiError(`The file is larger than the ${Math.round(target.max_bytes / (1024 * 1024))} MB the service accepts.`);
     }
@@ -430,8 +513,211 @@ function restore() {
   next();
 }
 
+/* ---------- accounts ---------- */
+
+function setAuthStatus(message, tone = "") {
+  ui.authStatus.textContent = message;
+  ui.authStatus.dataset.tone = tone;
+}
+
+function credentials() {
+  const email = ui.authEmail.value.trim();
+  const password = ui.authPassword.value;
+  if (!email || !email.includes("@")) {
+    setAuthStatus("Enter your email address.", "error");
+    ui.authEmail.focus();
+    return null;
+  }
+  if (password.length < 12) {
+    setAuthStatus("Enter your password: at least 12 characters.", "error");
+    ui.authPassword.focus();
+    return null;
+  }
+  return { email, password };
+}
+
+async function busy(button, work) {
+  button.disabled = true;
+  try {
+    await work();
+  } catch (error) {
+    setAuthStatus(error instanceof auth.AuthError ? error.message : "Something went wrong. Try again.", "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function wireAuth() {
+  ui.authForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const given = credentials();
+    if (!given) return;
+    setAuthStatus("Signing in…");
+    busy(ui.signIn, async () => {
+      if ((await auth.signIn(given.email, given.password)) === "new-password") {
+        ui.authNewRow.hidden = false;
+        ui.setPassword.hidden = false;
+        ui.authNewPassword.focus();
+        setAuthStatus("Welcome! Choose your own password to finish signing in.");
+        return;
+      }
+      setAuthStatus("");
+    });
+  });
+  ui.setPassword.addEventListener("click", () => {
+    const chosen = ui.authNewPassword.value;
+    if (chosen.length < 12) {
+      setAuthStatus("Choose a password of at least 12 characters.", "error");
+      ui.authNewPassword.focus();
+      return;
+    }
+    busy(ui.setPassword, async () => {
+      await auth.setNewPassword(chosen);
+      ui.authNewRow.hidden = true;
+      ui.setPassword.hidden = true;
+      ui.authNewPassword.value = "";
+      setAuthStatus("");
+    });
+  });
+  ui.createAccount.addEventListener("click", () => {
+    const given = credentials();
+    if (!given) return;
+    setAuthStatus("Creating your account…");
+    busy(ui.createAccount, async () => {
+      const ready = await auth.signUp(given.email, given.password);
+      if (ready) {
+        await auth.signIn(given.email, given.password);
+        setAuthStatus("");
+        return;
+      }
+      ui.authCodeRow.hidden = false;
+      ui.confirmAccount.hidden = false;
+      ui.authCode.focus();
+      setAuthStatus(`We sent a confirmation code to ${given.email}.`);
+    });
+  });
+  ui.confirmAccount.addEventListener("click", () => {
+    const given = credentials();
+    if (!given) return;
+    busy(ui.confirmAccount, async () => {
+      await auth.confirm(given.email, ui.authCode.value.trim());
+      await auth.signIn(given.email, given.password);
+      ui.authCodeRow.hidden = true;
+      ui.confirmAccount.hidden = true;
+      setAuthStatus("");
+    });
+  });
+  ui.signOut.addEventListener("click", () => auth.signOut());
+}
+
+function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function wireData() {
+  for (const [button, format] of [[ui.exportJson, "json"], [ui.exportCsv, "csv"]]) {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      ui.dataStatus.textContent = "Preparing your export…";
+      try {
+        download(await exportData(format), `platescan-export.${format}`);
+        ui.dataStatus.textContent = `Your ${format.toUpperCase()} export is downloading.`;
+      } catch (error) {
+        ui.dataStatus.textContent = error instanceof ApiError ? error.message : "The export failed.";
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+  ui.deleteMe.addEventListener("click", () => {
+    ui.deleteMe.hidden = true;
+    ui.deleteMeConfirm.hidden = false;
+    ui.dataStatus.textContent = "This deletes every photo, every result and your account. It cannot be undone.";
+    ui.deleteMeConfirm.focus();
+  });
+  ui.deleteMeConfirm.addEventListener("click", async () => {
+    ui.deleteMeConfirm.disabled = true;
+    try {
+      const count = await deleteMe();
+      clearHistory();
+      await auth.deleteAccount();
+      setAuthStatus(`Your account and ${count} photo${count === 1 ? "" : "s"} were deleted.`);
+    } catch (error) {
+      ui.dataStatus.textContent = error instanceof ApiError || error instanceof auth.AuthError
+        ? error.message : "Deleting failed. Try again.";
+    } finally {
+      ui.deleteMeConfirm.disabled = false;
+      ui.deleteMeConfirm.hidden = true;
+      ui.deleteMe.hidden = false;
+    }
+  });
+}
+
+/** A result opened from its link: the caller's own, or "not found" (also for anyone else's). */
+async function openLinked() {
+  const match = /^#result=([A-Za-z0-9_-]{8,64})$/.exec(location.hash);
+  if (!match) return;
+  const uploadId = match[1];
+  const known = entries.find((entry) => entry.uploadId === uploadId);
+  if (known) {
+    select(known.id);
+    return;
+  }
+  let record = null;
+  try {
+    record = await getResult(uploadId);
+  } catch (error) {
+    notice(null, error instanceof ApiError ? error.message : "The result could not be loaded.");
+    return;
+  }
+  if (!record) {
+    ui.result.replaceChildren(el("div", { class: "result__empty" },
+      el("h2", { class: "result__empty-title", id: "result-title" }, "Result not found"),
+      el("p", {}, "There is no result at this link for your account. It may have been deleted, or belong to someone else.")));
+    return;
+  }
+  select(searchEntry(record).id);
+}
+
+let shownFor = undefined;
+
+function applyUser(user) {
+  const key = user ? user.sub : null;
+  if (key === shownFor) return;
+  shownFor = key;
+  const signedIn = Boolean(user);
+  ui.authPanel.hidden = signedIn;
+  for (const node of [ui.uploadPanel, ui.recentPanel, ui.dataPanel, ui.account, ui.searchForm]) node.hidden = !signedIn;
+  ui.searchPanel.hidden = true;
+  entries = [];
+  transient.clear();
+  rows.clear();
+  waiting.length = 0;
+  selectedId = null;
+  if (!signedIn) {
+    renderRecent();
+    ui.result.replaceChildren(el("div", { class: "result__empty" },
+      el("h2", { class: "result__empty-title", id: "result-title" }, "Sign in to see your photos"),
+      el("p", {}, "Results are kept for your account only. Sign in, or create an account, on the left.")));
+    return;
+  }
+  ui.accountEmail.textContent = user.email || "Signed in";
+  ui.authPassword.value = "";
+  useHistoryOf(user.sub);
+  showEmptyResult();
+  restore();
+  openLinked();
+}
+
 function init() {
   wireDropzone();
+  wireAuth();
+  wireData();
   wireListKeys(ui.recentList);
   wireListKeys(ui.searchResults);
   ui.searchForm.addEventListener("submit", search);
@@ -447,10 +733,18 @@ function init() {
     else clearHistory();
     renderRecent();
   });
+  window.addEventListener("hashchange", () => {
+    if (auth.currentUser()) openLinked();
+  });
+  auth.onChange(applyUser);
   // Say at once when the page cannot reach its configuration, not at the first upload.
-  base().catch((error) => notice(null, error.message));
-  restore();
-  document.documentElement.classList.add("js-ready");
+  base()
+    .then(() => auth.init(loadedConfig().auth))
+    .catch((error) => {
+      ui.authPanel.hidden = false;
+      setAuthStatus(error.message, "error");
+    })
+    .finally(() => document.documentElement.classList.add("js-ready"));
 }
 
 init();

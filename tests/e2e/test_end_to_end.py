@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from platescan.local.server import LocalService
-from tests.support import multipart, plate_photo, request
+from tests.support import bearer, multipart, plate_photo, request
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +23,13 @@ pytestmark = pytest.mark.e2e
 def service() -> Iterator[LocalService]:
     svc = LocalService("127.0.0.1", 0, engine="onnx")
     svc.start_in_background()
+    assert svc.stack is not None
+    AUTH.update(bearer(svc.stack))
     yield svc
     svc.stop()
+
+
+AUTH: dict[str, str] = {}  # a signed-in user's Authorization header, for the module
 
 
 def upload_through_api(
@@ -35,7 +40,7 @@ def upload_through_api(
         json.dumps(
             {"file_name": file_name, "content_type": content_type, "size": len(data)}
         ).encode(),
-        {"Content-Type": "application/json"},
+        {"Content-Type": "application/json", **AUTH},
     )
     assert status == 201, body
     upload = json.loads(body)
@@ -60,7 +65,7 @@ def test_a_plate_uploaded_through_the_website_path_is_read(service: LocalService
     box = plate["box"]
     assert 0.30 < box["left"] < 0.45 and 0.55 < box["top"] < 0.70
     # and the API serves it, with a photo link the browser can load
-    status, body, _ = request(f"{service.url}/api/results/{upload['upload_id']}")
+    status, body, _ = request(f"{service.url}/api/results/{upload['upload_id']}", headers=AUTH)
     assert status == 200
     result = json.loads(body)
     assert result["plates"][0]["text"] == "KX5823"
@@ -73,7 +78,7 @@ def test_the_s3_stand_in_enforces_the_policy(service: LocalService) -> None:
     status, body, _ = request(
         f"{service.url}/api/uploads",
         json.dumps({"file_name": "a.jpg", "content_type": "image/jpeg", "size": 10}).encode(),
-        {"Content-Type": "application/json"},
+        {"Content-Type": "application/json", **AUTH},
     )
     upload = json.loads(body)
     # a different content type than the one signed for

@@ -166,6 +166,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 arn=f"arn:aws:cloudfront::{account}:distribution/{dist_id}",
             )
             resource_id = dist_id
+        elif typ == "aws:cognito/userPool:UserPool":
+            pool_id = f"{region}_{_suffix(physical)}"
+            state.update(arn=f"arn:aws:cognito-idp:{region}:{account}:userpool/{pool_id}")
+            resource_id = pool_id
+        elif typ == "aws:cognito/userPoolClient:UserPoolClient":
+            resource_id = _suffix(physical) + _suffix(physical[::-1])
         elif typ == "aws:ecr/repository:Repository":
             state.update(
                 name=physical,
@@ -180,6 +186,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state.update(digest=digest, ref=f"{inputs['tags'][0]}@{digest}")
         elif typ.startswith("aws:") and "arn" not in state:
             state["arn"] = f"arn:aws:mock:{region}:{account}:{args.name}"
+        if typ.startswith(("aws:cognito/", "aws:apigatewayv2/authorizer")):
+            state["id"] = resource_id  # other resources refer to these by id
         self.resources.append(Resource(typ, args.name, inputs, state))
         return resource_id, state
 

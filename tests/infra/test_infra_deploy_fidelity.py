@@ -18,7 +18,8 @@ from parliament import analyze_policy_string
 
 from infra import packaging
 from infra.config import NO_ATTESTATIONS_ENV
-from platescan import api, asl, aws, web
+from platescan import api, asl, aws, records, web
+from platescan.auth import Caller
 from platescan.settings import get_settings
 from tests.infra.pulumi_harness import ACCOUNT, Deployment, Resource, deploy
 from tests.support import csp_allows
@@ -113,6 +114,10 @@ def test_aborted_throttled_and_lost_events_raise_alarms(deployment: Deployment) 
     assert {a["dimensions"]["RuleName"] for a in lost} == rules
     for alarm in lost:
         assert alarm["namespace"] == "AWS/Events" and _fires(alarm, [1])
+    (destination,) = _alarms(deployment, "DestinationDeliveryFailures")
+    mark_failed = deployment.named(FUNCTION, "platescan-mark-failed")
+    assert destination["dimensions"] == {"FunctionName": mark_failed["name"]}
+    assert _fires(destination, [1])
     for alarm in deployment.of_type(ALARM):
         assert alarm["alarmActions"] == [topic["arn"]]
 
@@ -167,7 +172,9 @@ def test_every_function_that_writes_records_knows_their_retention(deployment: De
         if actions & {"dynamodb:PutItem", "dynamodb:UpdateItem"}:
             writers.append(function["name"])
             assert function["environment"]["variables"]["RETENTION_DAYS"] == days
-    assert len(writers) == 3  # read_metadata (PROCESSING), write_result, mark_failed (FAILED)
+    # read_metadata (PROCESSING), write_result, mark_failed (FAILED), and the api (the
+    # issued upload, the quota counter and a deletion's tombstone, each with a short TTL)
+    assert len(writers) == 4
 
 
 # -- concurrency ---------------------------------------------------------------------------
@@ -222,7 +229,10 @@ def test_every_trust_policy_is_limited_to_this_account(deployment: Deployment) -
 def test_parliament_finds_nothing_in_any_identity_policy(deployment: Deployment) -> None:
     # Every identity policy the program declares, with the harness's realistic ARNs, checked
     # against AWS's own action, resource-type and condition-key tables.
-    documents = deployment.of_type("aws:iam/rolePolicy:RolePolicy")
+    documents = [
+        *deployment.of_type("aws:iam/rolePolicy:RolePolicy"),
+        *deployment.of_type("aws:iam/policy:Policy"),  # managed policies, if any are added
+    ]
     assert len(documents) >= 8
     for policy in documents:
         findings = analyze_policy_string(policy["policy"]).findings
@@ -262,8 +272,12 @@ def test_the_browser_may_reach_every_url_the_deployed_api_presigns(
     aws.reset()
     try:
         # When the API presigns an upload and a photo link, as it does for the browser
+        # (the quota and the upload's record are DynamoDB writes, not what is checked here)
+        monkeypatch.setattr(records, "count_upload", lambda *args: True)
+        monkeypatch.setattr(records, "issue_upload", lambda *args, **kwargs: None)
         upload = api.create_upload(
-            {"file_name": "car.jpg", "content_type": "image/jpeg", "size": 9}
+            {"file_name": "car.jpg", "content_type": "image/jpeg", "size": 9},
+            Caller(sub="0b6d2f0e-6d4c-4a0f-9a51-7f3e2b1c9d11"),
         )
         settings = get_settings()
         photo = aws.presigner(settings.s3_public_endpoint).generate_presigned_url(
@@ -278,8 +292,11 @@ def test_the_browser_may_reach_every_url_the_deployed_api_presigns(
     assert csp_allows(csp, "connect-src", upload["url"], site_origin), (upload["url"], csp)
     assert csp_allows(csp, "form-action", upload["url"], site_origin)
     assert csp_allows(csp, "img-src", photo, site_origin), (photo, csp)
-    # and the API itself
+    # and the API itself, and the user pool the sign-in form talks to
     assert csp_allows(csp, "connect-src", deployment.outputs["api_url"], site_origin)
+    region = deployment.config["aws:region"]
+    sign_in = f"https://cognito-idp.{region}.amazonaws.com/"
+    assert csp_allows(csp, "connect-src", sign_in, site_origin)
 
 
 def test_a_path_style_url_would_be_blocked(deployment: Deployment) -> None:

@@ -153,7 +153,7 @@ def test_each_function_role_touches_only_its_own_resources(deployment: Deploymen
         ("s3:ListBucket", f"arn:aws:s3:::{bucket}"),  # under uploads/ only (deploy fidelity)
     }
     expected = {
-        "read_metadata": reads | {("dynamodb:PutItem", table)},
+        "read_metadata": reads | {("dynamodb:UpdateItem", table)},
         "detect_text": reads
         | (
             {("rekognition:DetectText", "*")}
@@ -162,7 +162,7 @@ def test_each_function_role_touches_only_its_own_resources(deployment: Deploymen
         ),
         "validate_plate": set(),
         "write_result": {
-            ("dynamodb:PutItem", table),
+            ("dynamodb:UpdateItem", table),
             ("dynamodb:GetItem", table),
             ("dynamodb:Query", watchlists),
             ("dynamodb:PutItem", alerts),
@@ -174,9 +174,16 @@ def test_each_function_role_touches_only_its_own_resources(deployment: Deploymen
         "api": {
             ("s3:PutObject", uploads),
             ("s3:GetObject", uploads),
+            ("s3:GetObjectVersion", uploads),
+            ("s3:DeleteObject", uploads),
+            ("s3:DeleteObjectVersion", uploads),
+            ("s3:ListBucketVersions", f"arn:aws:s3:::{bucket}"),
             ("dynamodb:GetItem", table),
+            ("dynamodb:PutItem", table),
+            ("dynamodb:UpdateItem", table),
             ("dynamodb:Scan", table),
             ("dynamodb:Query", index),
+            ("dynamodb:Query", f"{table}/index/by_owner"),
         },
     }
     roles = set()
@@ -231,9 +238,16 @@ def test_cors_admits_the_website_origin_only(deployment: Deployment) -> None:
     assert env["SITE_ORIGIN"] == origin
 
 
-def test_the_api_exposes_its_three_routes_and_nothing_else(deployment: Deployment) -> None:
+def test_the_api_exposes_its_routes_and_nothing_else(deployment: Deployment) -> None:
     routes = {r["routeKey"] for r in deployment.of_type("aws:apigatewayv2/route:Route")}
-    assert routes == {"POST /uploads", "GET /results/{upload_id}", "GET /results"}
+    assert routes == {
+        "POST /uploads",
+        "GET /results/{upload_id}",
+        "DELETE /results/{upload_id}",
+        "GET /results",
+        "GET /me/export",
+        "DELETE /me",
+    }
     (permission,) = [
         p
         for p in deployment.of_type("aws:lambda/permission:Permission")

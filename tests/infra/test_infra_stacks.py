@@ -39,9 +39,11 @@ def test_the_results_table_matches_the_record_contract(deployment: Deployment) -
     table = _table(deployment)
     assert table["billingMode"] == "PAY_PER_REQUEST"
     assert table["hashKey"] == "upload_id"
-    (index,) = table["globalSecondaryIndexes"]
-    assert index["name"] == "by_plate"
-    assert index["keySchemas"] == [{"attributeName": "plate_text", "keyType": "HASH"}]
+    by_plate, by_owner = table["globalSecondaryIndexes"]
+    assert by_plate["name"] == "by_plate"
+    assert by_plate["keySchemas"] == [{"attributeName": "plate_text", "keyType": "HASH"}]
+    assert by_owner["name"] == "by_owner"
+    assert by_owner["keySchemas"] == [{"attributeName": "owner", "keyType": "HASH"}]
     assert table["ttl"] == {"attributeName": "expires_at", "enabled": True}
 
 
@@ -160,6 +162,7 @@ def test_outputs_name_the_deployed_resources(deployment: Deployment) -> None:
     outputs = deployment.outputs
     assert set(outputs) == {
         "site_url", "api_url", "uploads_bucket", "results_table", "state_machine_arn",
+        "user_pool_id", "user_pool_client_id",
         "dead_letter_queue_url", "mark_failed_function", "alarm_topic_arn", "alarm_email",
         "event_bus", "alerts_topic_arn",
     }  # fmt: skip
@@ -190,7 +193,7 @@ def test_every_site_file_is_published_with_its_content_type(deployment: Deployme
 def test_config_json_points_the_page_at_the_api(deployment: Deployment) -> None:
     objects = {o["key"]: o for o in deployment.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
     config = objects["config.json"]
-    assert json.loads(config["content"]) == {"api_url": deployment.outputs["api_url"]}
+    assert json.loads(config["content"])["api_url"] == deployment.outputs["api_url"]
     assert config["contentType"] == "application/json"
     assert config["cacheControl"] == "no-cache"
 

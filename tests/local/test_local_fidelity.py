@@ -15,15 +15,18 @@ import pytest
 
 from platescan import web
 from platescan.local.server import LocalService
-from tests.support import csp_allows, multipart, plate_photo, request
+from tests.support import bearer, csp_allows, multipart, plate_photo, request
 
 BUCKET = "platescan-uploads"
+AUTH: dict[str, str] = {}  # a signed-in user's Authorization header, for the module
 
 
 @pytest.fixture(scope="module")
 def service() -> Iterator[LocalService]:
     svc = LocalService("127.0.0.1", 0, engine="rekognition")
     svc.start_in_background()
+    assert svc.stack is not None
+    AUTH.update(bearer(svc.stack))
     yield svc
     svc.stop()
 
@@ -33,7 +36,7 @@ def _upload(service: LocalService, size: int) -> dict[str, Any]:
     status, raw, _ = request(
         f"{service.url}/api/uploads",
         json.dumps(body).encode(),
-        {"Content-Type": "application/json"},
+        {"Content-Type": "application/json", **AUTH},
     )
     assert status == 201, raw
     return dict(json.loads(raw))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -118,37 +117,34 @@ def test_dynamodb_throttling_on_the_write_is_retried_then_done(stack: LocalStack
     assert failed_attempts(execution["executionArn"]) == ["ProvisionedThroughputExceededException"]
 
 
-def test_a_newer_result_already_written_is_kept(stack: LocalStack) -> None:
-    # Given the record already holds the result of a newer upload of the same key
+def test_a_result_already_written_for_the_upload_is_kept(stack: LocalStack) -> None:
+    # Given the record already holds the result of another photo of the same upload
     upload_id = "conflict" + "n" * 14
-    newer_at = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
-    newer = records.build_result(
-        {"upload_id": upload_id, "object_version": "newer-etag", "uploaded_at": newer_at},
+    earlier = records.build_result(
+        {"upload_id": upload_id, "object_version": "first-etag", "uploaded_at": "2026-01-01"},
         status=records.DONE,
-        plates=[{"text": "NEWER1", "confidence": 0.99}],
+        plates=[{"text": "FIRST1", "confidence": 0.99}],
         engine="rekognition",
         timings_ms={},
-        execution_arn="arn:newer",
+        execution_arn="arn:first",
     )
-    records.write_result(stack.config.table, newer, retention_days=1)
+    records.write_result(stack.config.table, earlier, retention_days=1)
 
-    # When an older upload's execution reaches Write Result
+    # When another photo arrives under the same upload id
     stack.put_photo(plate_photo(PLATE), "car.jpg", content_type="image/jpeg", upload_id=upload_id)
     (execution,) = wait_executions(stack, upload_id, 1)
 
-    # Then the conditional write refused it: the execution succeeded, the newer result stays
+    # Then the execution ended without processing it, and the first result stays
     assert execution["status"] == "SUCCEEDED"
-    output = json.loads(describe(execution["executionArn"])["output"])
-    assert output["plates"] == ["NEWER1"]
     record = stack.record(upload_id)
-    assert record is not None and record["plate_text"] == "NEWER1"
-    assert record["execution_arn"] == "arn:newer" and record["uploaded_at"] == newer_at
+    assert record is not None and record["plate_text"] == "FIRST1"
+    assert record["execution_arn"] == "arn:first"
 
 
-def test_an_old_version_delivered_late_does_not_overwrite_the_new_one(
+def test_a_second_version_and_a_late_first_event_are_not_processed_again(
     stack: LocalStack, rekognition: FakeRekognition
 ) -> None:
-    # Given a versioned bucket and two versions of one upload, each processed
+    # Given a versioned bucket and the first version of an upload processed
     s3 = aws.client("s3")
     s3.put_bucket_versioning(
         Bucket=stack.config.bucket, VersioningConfiguration={"Status": "Enabled"}
@@ -158,24 +154,22 @@ def test_an_old_version_delivered_late_does_not_overwrite_the_new_one(
     stack.put_photo(plate_photo("OLD1234"), "car.jpg", upload_id=upload_id)
     (first,) = wait_executions(stack, upload_id, 1)
     old_event = json.loads(describe(first["executionArn"])["input"])
+    processed = stack.record(upload_id)
+    assert processed is not None and processed["plate_text"] == "OLD1234"
+
+    # When a second version is put under the same key (the same form posted again)
     rekognition.answer = plate_answer("NEW5678")
     stack.put_photo(plate_photo("NEW5678"), "car.jpg", upload_id=upload_id)
     wait_executions(stack, upload_id, 2)
-    current = stack.record(upload_id)
-    assert current is not None and current["plate_text"] == "NEW5678"
-
-    # When the first version's event is delivered again, late
-    rekognition.answer = plate_answer("OLD1234")
+    # and the first version's event is delivered again, late
     backend = events_models.events_backends[ACCOUNT_ID][stack.config.region]
     for rule in backend.event_buses["default"].rules.values():
         rule.send_to_targets(old_event, transform_input=False)
     runs = wait_executions(stack, upload_id, 3)
 
-    # Then it ran to the end, but the record still holds the newer version's result
+    # Then every execution succeeded, and the record is the first one, untouched
     assert [r["status"] for r in runs] == ["SUCCEEDED"] * 3
     after = stack.record(upload_id)
-    assert after is not None
-    assert after["plate_text"] == "NEW5678"
-    assert (
-        after["version_id"] == current["version_id"] != old_event["detail"]["object"]["version-id"]
-    )
+    assert after is not None and after["plate_text"] == "OLD1234"
+    assert after["version_id"] == processed["version_id"]
+    assert after["execution_arn"] == first["executionArn"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +18,10 @@ import pytest
 from platescan import api, aws
 from platescan.local.server import LocalService
 from platescan.settings import get_settings
-from tests.support import multipart, plate_photo, request
+from tests.support import bearer, multipart, plate_photo, request
 
 FOREIGN = "https://evil.example"
+AUTH: dict[str, str] = {}  # a signed-in user's Authorization header, for the module
 LIMIT = 10 * 1024 * 1024
 
 
@@ -27,12 +29,18 @@ LIMIT = 10 * 1024 * 1024
 def service() -> Iterator[LocalService]:
     svc = LocalService("127.0.0.1", 0, engine="rekognition")
     svc.start_in_background()
+    assert svc.stack is not None
+    AUTH.update(bearer(svc.stack))
     yield svc
     svc.stop()
 
 
 def create_upload(service: LocalService, body: Any, origin: str | None = None) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {})}
+    headers = {
+        "Content-Type": "application/json",
+        **AUTH,
+        **({"Origin": origin} if origin else {}),
+    }
     status, raw, _ = request(
         f"{service.url}/api/uploads", json.dumps(body).encode(), headers, "POST"
     )
@@ -177,7 +185,7 @@ def test_upload_ids_carry_at_least_122_random_bits(service: LocalService) -> Non
     ids=["unknown-id", "short", "traversal", "wildcard-id", "empty-id"],
 )
 def test_a_result_is_reached_only_by_its_exact_id(service: LocalService, path: str) -> None:
-    status, body, _ = request(service.url + path)
+    status, body, _ = request(service.url + path, headers=AUTH)
     assert status in (400, 404)
     assert "items" not in json.loads(body) and "upload_id" not in json.loads(body)
 
@@ -207,7 +215,7 @@ def test_no_route_lists_the_bucket_or_the_table(service: LocalService, path: str
         url = f"http://{bucket}.s3.localhost:{service.port}{rest}"
     else:
         url = service.url + path
-    status, body, _ = request(url)
+    status, body, _ = request(url, headers=AUTH)
     assert 400 <= status < 500
     assert b"<Contents>" not in body and b"<Key>" not in body and b'"items"' not in body
 
@@ -232,6 +240,7 @@ def test_cors_allows_only_the_site_origin(service: LocalService, method: str) ->
             "Origin": origin,
             "Content-Type": "application/json",
             "Access-Control-Request-Method": "POST",
+            **(AUTH if method == "POST" else {}),
         }
         body = json.dumps({"file_name": "a.jpg", "content_type": "image/jpeg", "size": 10})
         _, _, got = request(
@@ -246,3 +255,138 @@ def test_cors_allows_only_the_site_origin(service: LocalService, method: str) ->
     assert allowed_origin(FOREIGN) is None
     assert allowed_origin("null") is None
     assert allowed_origin(service.url + ".evil.example") is None
+
+
+# -- every route needs a valid access token: the JWT authorizer's checks ---------------------
+def _pool(service: LocalService) -> Any:
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    from platescan.local.runtime import ACCOUNT_ID
+
+    assert service.stack is not None
+    region = service.stack.config.region
+    return cognitoidp_backends[ACCOUNT_ID][region].user_pools[service.stack.user_pool_id]
+
+
+def _user_tokens(service: LocalService) -> tuple[str, dict[str, Any]]:
+    assert service.stack is not None
+    email = f"tokens-{uuid.uuid4().hex[:8]}@example.com"
+    service.stack.add_user(email, "a long enough passphrase")
+    return email, service.stack.sign_in(email, "a long enough passphrase")
+
+
+def _signed(service: LocalService, claims: dict[str, Any]) -> str:
+    """A token signed with the pool's own key, with the claims given (as Cognito would)."""
+    from joserfc import jwt
+
+    return str(jwt.encode({"kid": "dummy", "alg": "RS256"}, claims, _pool(service).json_web_key))
+
+
+def _bad_tokens(service: LocalService) -> dict[str, str | None]:
+    import time
+
+    assert service.stack is not None
+    _email, tokens = _user_tokens(service)
+    access = tokens["AccessToken"]
+    good = {
+        "iss": service.stack.issuer,
+        "client_id": service.stack.client_id,
+        "sub": "0b6d2f0e-6d4c-4a0f-9a51-7f3e2b1c9d11",
+        "token_use": "access",
+        "scope": "aws.cognito.signin.user.admin",
+        "iat": int(time.time()) - 10,
+        "exp": int(time.time()) + 600,
+    }
+    head, payload, signature = access.split(".")
+    return {
+        "none": None,
+        "not a JWT": "hello",
+        "ID token (no access scope)": tokens["IdToken"],
+        "tampered signature": f"{head}.{payload}.{signature[:-4]}AAAA",
+        "expired": _signed(service, {**good, "exp": int(time.time()) - 1}),
+        "issued in the future": _signed(service, {**good, "iat": int(time.time()) + 3600}),
+        "another issuer": _signed(service, {**good, "iss": service.stack.issuer + "x"}),
+        "another client": _signed(service, {**good, "client_id": "someone-else"}),
+        "aud wins over client_id": _signed(service, {**good, "aud": "someone-else"}),
+        "unsigned": f"{head}.{payload}.",
+    }
+
+
+ROUTE_CALLS = [
+    ("POST", "/api/uploads"),
+    ("GET", "/api/results/AAAAAAAAAAAAAAAAAAAAAA"),
+    ("DELETE", "/api/results/AAAAAAAAAAAAAAAAAAAAAA"),
+    ("GET", "/api/results?plate=7ABC123"),
+    ("GET", "/api/me/export"),
+    ("DELETE", "/api/me"),
+]
+
+
+def test_every_route_refuses_a_request_without_a_valid_access_token(
+    service: LocalService,
+) -> None:
+    from platescan.contract import ROUTES
+
+    assert len(ROUTE_CALLS) == len(ROUTES)  # a new route gets its line here
+    for name, token in _bad_tokens(service).items():
+        headers = {"Content-Type": "application/json", "Origin": service.url}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        for method, path in ROUTE_CALLS:
+            status, body, got = request(service.url + path, b"{}", headers, method)
+            assert status == 401, (name, method, path)
+            assert json.loads(body) == {"message": "Unauthorized"}
+            assert "invalid_token" in {k.lower(): v for k, v in got.items()}["www-authenticate"]
+
+
+def test_a_valid_token_with_or_without_bearer_passes_and_names_the_caller(
+    service: LocalService,
+) -> None:
+    _, tokens = _user_tokens(service)
+    for value in (f"Bearer {tokens['AccessToken']}", tokens["AccessToken"]):
+        status, body, _ = request(f"{service.url}/api/me/export", headers={"Authorization": value})
+        assert status == 200 and json.loads(body) == {"items": []}
+
+
+def test_a_re_posted_upload_form_yields_one_processed_photo(service: LocalService) -> None:
+    # Given an upload form, posted once and processed
+    assert service.stack is not None
+    stack = service.stack
+    photo = plate_photo("7ABC123")
+    upload = a_valid_upload(service, size=len(photo))
+    assert post_file(upload, photo)[0] == 204
+    first = stack.wait_for(upload["upload_id"], timeout=60)
+    detections = stack.registry.invocations.get("platescan-detect-text", 0)
+
+    # When the very same form is posted again (the signature is still valid)
+    assert post_file(upload, photo)[0] == 204
+
+    # Then a second execution ran, and stopped before detection: the record is unchanged
+    runs = _executions_for(stack, upload["key"], count=2)
+    assert [r["status"] for r in runs] == ["SUCCEEDED", "SUCCEEDED"]
+    assert stack.registry.invocations.get("platescan-detect-text", 0) == detections
+    again = stack.record(upload["upload_id"])
+    assert again is not None
+    assert again["execution_arn"] == first["execution_arn"]
+    assert again["processed_at"] == first["processed_at"]
+
+
+def _executions_for(stack: Any, key: str, count: int, timeout: float = 60) -> list[Any]:
+    """The finished executions whose input is the event of `key`, once there are `count`."""
+    import time
+
+    sfn = aws.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while True:
+        mine = [
+            run
+            for run in stack.executions()
+            if json.loads(sfn.describe_execution(executionArn=run["executionArn"])["input"])[
+                "detail"
+            ]["object"]["key"]
+            == key
+        ]
+        if len(mine) >= count and all(run["status"] != "RUNNING" for run in mine):
+            return sorted(mine, key=lambda run: run["startDate"])
+        assert time.monotonic() < deadline, f"{len(mine)} executions for {key}"
+        time.sleep(0.1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,13 @@ PHOTO_SIZE = (1200, 800)
 PLATE_RECT = (0.36, 0.62, 0.64, 0.74)  # left, top, right, bottom
 
 
+PASSWORD = "a long enough passphrase"
+
+
+def new_email() -> str:
+    return f"user-{uuid.uuid4().hex[:12]}@example.com"
+
+
 @dataclass
 class SitePage:
     """A fresh browser tab on the site, with what it said that a test may check."""
@@ -40,10 +48,57 @@ class SitePage:
     url: str
     dialogs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    email: str | None = None
 
-    def open(self) -> None:
+    def open(self, *, account: bool = True) -> None:
+        """Open the site; with `account`, signed in (a new account the first time)."""
         self.page.goto(self.url)
         self.page.wait_for_selector("html.js-ready")
+        if account and self.page.locator("#auth-panel").is_visible():
+            self.create_account(self.email or new_email())
+
+    def _fill(self, email: str, password: str) -> None:
+        self.page.get_by_label("Email", exact=True).fill(email)
+        self.page.get_by_label("Password", exact=True).fill(password)
+
+    def create_account(self, email: str, password: str = PASSWORD) -> None:
+        """Create an account the way a person does; local accounts need no e-mail code."""
+        self._fill(email, password)
+        self.page.get_by_role("button", name="Create account").click()
+        self.page.locator("#account").wait_for()
+        self.email = email
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> None:
+        self._fill(email, password)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.locator("#account").wait_for()
+        self.email = email
+
+    def fetch_status(self, url: str) -> int:
+        """The status storage answers the page for `url` (not its cache; `*.localhost` resolves)."""
+        return int(
+            self.page.evaluate('async (url) => (await fetch(url, {cache: "no-store"})).status', url)
+        )
+
+    def api(self, method: str, path: str) -> dict[str, Any]:
+        """Call the API from the page with the signed-in user's token: {status, body}."""
+        return dict(
+            self.page.evaluate(
+                """async ([method, path]) => {
+                    const session = JSON.parse(localStorage.getItem("platescan.session.v1"));
+                    const config = await (await fetch("config.json")).json();
+                    const response = await fetch(config.api_url + path, {
+                        method,
+                        headers: { Authorization: `Bearer ${session.accessToken}` },
+                    });
+                    const text = await response.text();
+                    let body = null;
+                    try { body = JSON.parse(text); } catch { body = text; }
+                    return { status: response.status, body };
+                }""",
+                [method, path],
+            )
+        )
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

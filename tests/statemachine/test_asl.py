@@ -111,6 +111,8 @@ def test_statelint_catches_a_broken_graph(tmp_path: Path, definition: dict) -> N
 
 def test_every_task_retries_transient_errors_with_backoff_and_jitter(definition: dict) -> None:
     for name, state in definition["States"].items():
+        if state["Type"] == "Succeed":
+            continue
         assert state["Type"] == "Task", name
         retries = state["Retry"]
         lambda_retry = next(r for r in retries if TRANSIENT_LAMBDA in r["ErrorEquals"])
@@ -123,15 +125,25 @@ def test_unsupported_image_is_never_retried_and_always_caught(definition: dict) 
     for name in ("Read Metadata", "Detect Text"):
         state = definition["States"][name]
         first = state["Retry"][0]
-        assert first == {"ErrorEquals": ["UnsupportedImage"], "MaxAttempts": 0}
-        (catch,) = state["Catch"]
+        assert first["ErrorEquals"][0] == "UnsupportedImage" and first["MaxAttempts"] == 0
+        catch = state["Catch"][0]
         assert catch["ErrorEquals"] == ["UnsupportedImage"]
         assert catch["Next"] == "Write Rejection"
 
 
+def test_a_used_upload_ends_at_once_without_retry_or_write(definition: dict) -> None:
+    # One upload, one processed photo: a second photo posted with the same form, or an event
+    # delivered again, ends the execution successfully before any detection or write.
+    state = definition["States"]["Read Metadata"]
+    assert "UploadAlreadyUsed" in state["Retry"][0]["ErrorEquals"]
+    assert state["Retry"][0]["MaxAttempts"] == 0
+    (catch,) = [c for c in state["Catch"] if c["ErrorEquals"] == ["UploadAlreadyUsed"]]
+    assert definition["States"][catch["Next"]]["Type"] == "Succeed"
+
+
 def test_no_fail_state_so_a_redrive_resumes_at_the_failed_task(definition: dict) -> None:
     assert not any(s["Type"] == "Fail" for s in definition["States"].values())
-    # nothing but UnsupportedImage is caught: other errors fail the execution at their Task
+    # only named, permanent errors are caught: others fail the execution at their Task
     for state in definition["States"].values():
         for catch in state.get("Catch", []):
             assert "States.ALL" not in catch["ErrorEquals"]

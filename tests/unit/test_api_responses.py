@@ -1,10 +1,10 @@
 """The API function's HTTP contract, response by response: status, headers and body.
 
-The expected responses were recorded from the handler as it was with Powertools'
-`APIGatewayHttpResolver` and `CORSConfig(allow_origin=site_origin, max_age=600)`,
-so that the router replacing it answers byte for byte as it did: CORS headers only for the
-site's origin, the preflight answered for any path, API errors as `{"message"}`. The data
-layer (`platescan.api`) is replaced by fakes, so only the routing and the HTTP shape count.
+The site and API clients rely on these answers, recorded from the handler on Powertools'
+`APIGatewayHttpResolver` with `CORSConfig(allow_origin=site_origin, max_age=600)`: CORS
+headers only for the site's origin, the preflight answered for any path, API errors as
+`{"message"}`, an unexpected error as a 500 the browser can read. The data layer
+(`platescan.api`) is replaced by fakes, so only the routing and the HTTP shape count.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from platescan import api
+from platescan.auth import Caller
 from platescan.local.gaps import LambdaContext
 from platescan.settings import get_settings
 
@@ -28,7 +29,7 @@ OTHER = "https://elsewhere.example"
 NO_ORIGIN = ""
 
 
-def create_upload(body: Any) -> dict[str, Any]:
+def create_upload(body: Any, caller: Caller) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise api.ApiError(400, "send a JSON object with file_name, content_type and size")
     if body.get("content_type") != "image/jpeg":
@@ -36,7 +37,7 @@ def create_upload(body: Any) -> dict[str, Any]:
     return {"upload_id": "U1", "key": f"uploads/U1/{body['file_name']}", "size": body["size"]}
 
 
-def get_result(upload_id: str) -> dict[str, Any]:
+def get_result(upload_id: str, caller: Caller) -> dict[str, Any]:
     if upload_id == "missing":
         raise api.ApiError(404, "no result yet")
     if upload_id == "boom":
@@ -44,7 +45,7 @@ def get_result(upload_id: str) -> dict[str, Any]:
     return {"upload_id": upload_id, "status": "DONE", "plates": [{"text": "7ABC123", "p": 0.97}]}
 
 
-def search(plate: str | None) -> dict[str, Any]:
+def search(plate: str | None, caller: Caller) -> dict[str, Any]:
     if not plate:
         raise api.ApiError(400, "give a plate")
     return {"items": [{"upload_id": "U1", "plate": plate}]}
@@ -75,8 +76,13 @@ def event(
     headers: dict[str, str] | None = None,
     encoded: bool = True,
     stage: str = "$default",
+    claims: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload v2) event, lower-case headers as it sends them."""
+    """An API Gateway HTTP API (payload v2) event, lower-case headers as it sends them,
+    with the claims its JWT authorizer passes (none for a preflight, which it answers
+    without a token)."""
+    if claims is None and method != "OPTIONS":
+        claims = CLAIMS
     sent = {"content-type": "application/json", **({"origin": origin} if origin else {})}
     raw = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
     text = None if not raw else base64.b64encode(raw).decode() if encoded else raw.decode()
@@ -86,11 +92,15 @@ def event(
         "headers": {**sent, **(headers or {})}, "queryStringParameters": query or None,
         "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                                     "sourceIp": "127.0.0.1", "userAgent": "pytest"},
-                           "requestId": "r1", "stage": stage},
+                           "requestId": "r1", "stage": stage,
+                           **({"authorizer": {"jwt": {"claims": claims, "scopes": None}}}
+                              if claims else {})},
         "body": text, "isBase64Encoded": bool(raw) and encoded,
     }  # fmt: skip
 
 
+SUB = "0b6d2f0e-6d4c-4a0f-9a51-7f3e2b1c9d11"
+CLAIMS = {"sub": SUB, "scope": "aws.cognito.signin.user.admin", "token_use": "access"}
 CORS = {
     "Access-Control-Allow-Headers": (
         "Authorization,Content-Type,X-Amz-Date,X-Amz-Security-Token,X-Api-Key"
@@ -99,7 +109,7 @@ CORS = {
     "Access-Control-Max-Age": "600",
 }
 JSON = {"Content-Type": "application/json"}
-PREFLIGHT = {"Access-Control-Allow-Methods": "GET,OPTIONS,POST"}
+PREFLIGHT = {"Access-Control-Allow-Methods": "DELETE,GET,OPTIONS,POST"}
 
 
 def answer(status: int, body: Any, headers: dict[str, str]) -> dict[str, Any]:
@@ -218,26 +228,35 @@ def test_the_api_answers_as_it_did_with_powertools_resolver(app: ModuleType, nam
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "allow"),
-    [
-        ("GET", "/uploads", "OPTIONS, POST"),
-        ("POST", "/results/abc", "GET, OPTIONS"),
-        ("DELETE", "/results/abc", "GET, OPTIONS"),
-        ("PUT", "/results", "GET, OPTIONS"),
-    ],
+    ("method", "path"),
+    [("GET", "/uploads"), ("POST", "/results/abc"), ("PUT", "/results"), ("HEAD", "/")],
 )
-def test_a_method_the_path_does_not_take_is_a_405_that_says_which_do(
-    app: ModuleType, method: str, path: str, allow: str
+def test_a_method_the_path_does_not_take_is_no_such_route(
+    app: ModuleType, method: str, path: str
 ) -> None:
-    # Powertools answered these 404 "no such route"
+    # API Gateway itself answers these 404 (no route matches); the function says the same.
     response = app.lambda_handler(event(method, path), LambdaContext(function_name="api"))
-    message = {"message": f"{method} is not allowed here"}
-    assert response == answer(405, message, CORS | JSON | {"Allow": allow})
-
-
-def test_a_method_on_a_path_with_no_route_is_still_no_such_route(app: ModuleType) -> None:
-    response = app.lambda_handler(event("HEAD", "/"), LambdaContext(function_name="api"))
     assert response == answer(404, NO_ROUTE, CORS | JSON)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{}, {"scope": "aws.cognito.signin.user.admin"}, {"sub": ""}],
+    ids=["no authorizer", "no sub", "empty sub"],
+)
+def test_a_request_without_a_verified_caller_is_a_401(
+    app: ModuleType, claims: dict[str, str]
+) -> None:
+    # API Gateway refuses these before the function runs; a route left without its
+    # authorizer must not open the data either.
+    request = event("GET", "/results/abc")
+    if claims:
+        request["requestContext"]["authorizer"]["jwt"]["claims"] = claims
+    else:
+        del request["requestContext"]["authorizer"]
+    response = app.lambda_handler(request, LambdaContext(function_name="api"))
+    assert response["statusCode"] == 401
+    assert "sign in" in json.loads(response["body"])["message"]
 
 
 def test_an_unexpected_error_is_logged_and_answered_without_its_details(app: ModuleType) -> None:
@@ -255,7 +274,7 @@ def test_an_unexpected_error_is_logged_and_answered_without_its_details(app: Mod
     assert response == answer(500, {"message": "internal error"}, CORS | JSON)
     logged = [json.loads(line) for line in stream.getvalue().splitlines() if line]
     (error,) = [entry for entry in logged if entry["level"] == "ERROR"]
-    assert error["message"] == "unhandled error in GET /results/{upload_id}"
+    assert error["message"] == "unhandled error in GET /results/boom"
     assert "RuntimeError: secret internals" in error["exception"]
     assert error["correlation_id"] == "r1"  # requestContext.requestId, as before
 

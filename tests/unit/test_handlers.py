@@ -197,7 +197,7 @@ def test_write_result_writes_once_per_version(cloud: Any) -> None:
         == {
             "upload_id": obj["upload_id"],
             "status": "DONE",
-            "plates": ["7ABC123"],
+            "plate_count": 1,
             "alerts_raised": 0,
         }
     )

@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from platescan import aws, contract, records
+from platescan.errors import UploadAlreadyUsed
 
 TABLE = "results"
 
@@ -71,6 +72,18 @@ def test_upload_id_comes_from_the_key(key: str, expected: str) -> None:
     assert records.upload_id_from_key(key) == expected
 
 
+OWNER = "0b6d2f0e-6d4c-4a0f-9a51-7f3e2b1c9d11"
+
+
+def test_an_owned_key_names_its_owner_and_upload_and_no_file() -> None:
+    key = records.owned_key(OWNER, "Abcdefghijklmnop123456")
+    assert key == f"uploads/{OWNER}/Abcdefghijklmnop123456"
+    assert records.owner_from_key(key) == OWNER
+    assert records.upload_id_from_key(key) == "Abcdefghijklmnop123456"
+    assert records.file_name_from_key(key) is None
+    assert records.owner_from_key("uploads/Abcdefghijklmnop123456/car.jpg") is None
+
+
 def test_a_stray_key_still_gets_a_stable_id() -> None:
     stray = records.upload_id_from_key("uploads/car.jpg")
     assert stray.startswith("k-") and stray == records.upload_id_from_key("uploads/car.jpg")
@@ -92,20 +105,87 @@ def test_the_same_version_written_twice_leaves_one_record(table: Any) -> None:
 def test_a_finished_record_is_not_turned_back_to_processing_or_failed(table: Any) -> None:
     o = obj()
     records.write_result(TABLE, result(o, plate("7ABC123")), retention_days=30)
-    assert records.mark_processing(TABLE, o, "arn:exec:dup", 30) is False
+    with pytest.raises(UploadAlreadyUsed):
+        records.mark_processing(TABLE, o, "arn:exec:dup", 30)
     assert (
         records.mark_failed(TABLE, o, {"type": "X", "message": "late"}, "arn:exec:dup", 30) is False
     )
     assert records.get_record(TABLE, o["upload_id"])["status"] == "DONE"
 
 
-def test_an_older_version_never_overwrites_a_newer_result(table: Any) -> None:
-    new = obj(version="v2", uploaded_at="2026-01-02T00:00:00Z")
-    records.write_result(TABLE, result(new, plate("NEW123")), retention_days=30)
-    old = obj(version="v1", uploaded_at="2026-01-01T00:00:00Z")
-    stored = records.write_result(TABLE, result(old, plate("OLD123")), retention_days=30)
-    assert stored["plate_text"] == "NEW123"
-    assert records.get_record(TABLE, new["upload_id"])["plate_text"] == "NEW123"
+def test_a_second_photo_for_an_upload_is_never_processed_nor_written(table: Any) -> None:
+    # Given the first photo of an upload processed
+    first = obj(version="v1")
+    records.mark_processing(TABLE, first, "arn:exec:1", 30)
+    records.write_result(TABLE, result(first, plate("FIRST12")), retention_days=30)
+    # When the same form is posted again: another object version under the same key
+    second = obj(version="v2", uploaded_at="2026-01-02T00:00:00Z")
+    with pytest.raises(UploadAlreadyUsed):
+        records.mark_processing(TABLE, second, "arn:exec:2", 30)
+    stored = records.write_result(TABLE, result(second, plate("SECOND1")), retention_days=30)
+    # Then the record still holds the first photo's result
+    assert stored["plate_text"] == "FIRST12"
+    assert records.get_record(TABLE, first["upload_id"])["object_version"] == "v1"
+
+
+def test_while_one_execution_processes_an_upload_another_is_refused(table: Any) -> None:
+    o = obj()
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)  # its own retry
+    with pytest.raises(UploadAlreadyUsed):  # the same event delivered again
+        records.mark_processing(TABLE, o, "arn:exec:2", 30)
+
+
+def test_an_issued_upload_takes_its_owner_and_file_name_into_the_record(table: Any) -> None:
+    upload_id = "Abcdefghijklmnop123456"
+    records.issue_upload(TABLE, upload_id, OWNER, "my car.jpg", expires_in_s=600)
+    o = {**obj(upload_id), "key": records.owned_key(OWNER, upload_id)}
+    del o["file_name"]  # the pipeline never carries it
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
+    records.write_result(TABLE, result(o, plate("7ABC123")), retention_days=30)
+    stored = records.get_record(TABLE, upload_id)
+    assert (stored["owner"], stored["file_name"], stored["status"]) == (OWNER, "my car.jpg", "DONE")
+
+
+def test_an_object_under_another_owners_key_cannot_take_an_issued_upload(table: Any) -> None:
+    upload_id = "Abcdefghijklmnop123456"
+    records.issue_upload(TABLE, upload_id, OWNER, "car.jpg", expires_in_s=600)
+    other = "11111111-2222-4333-8444-555555555555"
+    o = {**obj(upload_id), "key": records.owned_key(other, upload_id)}
+    with pytest.raises(UploadAlreadyUsed):
+        records.mark_processing(TABLE, o, "arn:exec:1", 30)
+    assert records.get_record(TABLE, upload_id)["owner"] == OWNER
+
+
+def test_a_deleted_upload_is_not_written_back_by_a_late_execution(table: Any) -> None:
+    o = obj()
+    records.mark_processing(TABLE, o, "arn:exec:1", 30)
+    records.delete_record(TABLE, o["upload_id"])
+    stored = records.write_result(TABLE, result(o, plate("7ABC123")), retention_days=30)
+    assert stored["status"] == records.DELETED and "plates" not in stored
+    assert (
+        records.mark_failed(TABLE, o, {"type": "X", "message": "late"}, "arn:exec:1", 30) is False
+    )
+
+
+def test_the_daily_quota_is_counted_atomically_up_to_its_limit(table: Any) -> None:
+    taken = [records.count_upload(TABLE, OWNER, "2026-01-01", limit=3) for _ in range(5)]
+    assert taken == [True, True, True, False, False]
+    assert records.count_upload(TABLE, OWNER, "2026-01-02", limit=3)  # a new day
+    assert records.count_upload(TABLE, "11111111-2222-4333-8444-555555555555", "2026-01-01", 3)
+
+
+def test_the_public_view_hides_internal_fields_unless_asked(table: Any) -> None:
+    o = obj()
+    failed = {**result(o), "status": "FAILED", "owner": OWNER,
+              "error": {"type": "KeyError", "message": "'detail' at line 3"}}  # fmt: skip
+    public = records.public_record(failed)
+    assert not {"bucket", "key", "execution_arn", "owner"} & set(public)
+    assert public["error"]["type"] == "ProcessingFailed" and "line 3" not in str(public)
+    internal = records.public_record(failed, internal=True)
+    assert internal["key"] == o["key"] and internal["error"]["type"] == "KeyError"
+    rejected = {**failed, "error": {"type": "UnsupportedImage", "message": "not a JPEG"}}
+    assert records.public_record(rejected)["error"]["message"] == "not a JPEG"
 
 
 def test_failed_then_redriven_ends_done(table: Any) -> None:
