@@ -106,7 +106,11 @@ def test_a_lookalike_raises_one_alert_through_retries_a_duplicate_event_and_a_re
     assert record["plates"][0]["text"] == READ
     # ...and the owner has one alert, not four; the other user's same entry has none
     (alert,) = alerts.list_alerts(stack.config.alerts_table, OWNER)
-    assert (alert["plate_read"], alert["how"], alert["entry"]["plate"]) == (READ, "lookalike", ENTRY)
+    assert (alert["plate_read"], alert["how"], alert["entry"]["plate"]) == (
+        READ,
+        "lookalike",
+        ENTRY,
+    )
     assert alert["entry"]["label"] == "banned"
     assert alert_count(stack, OTHER) == 0
 
@@ -133,10 +137,16 @@ def test_a_lookalike_raises_one_alert_through_retries_a_duplicate_event_and_a_re
     assert alert_count(stack, OWNER) == 1
     emails = [d for d in gaps.REGISTRY.deliveries if d["kind"] == "sns"]
     assert len(emails) == 1
-    assert f"read {READ}" in emails[0]["message"] and f"entry {ENTRY} (banned)" in emails[0]["message"]
+    assert (
+        f"read {READ}" in emails[0]["message"] and f"entry {ENTRY} (banned)" in emails[0]["message"]
+    )
     (call,) = hook.snapshot()
     detail = call["body"]["detail"]
     assert call["body"]["detail-type"] == "Plate Matched"
-    assert (detail["upload_id"], detail["plate_read"], detail["how"]) == (upload_id, READ, "lookalike")
+    assert (detail["upload_id"], detail["plate_read"], detail["how"]) == (
+        upload_id,
+        READ,
+        "lookalike",
+    )
     assert detail["entry"]["entry_id"] == entry.entry_id
     assert 0 < detail["confidence"] <= 1
