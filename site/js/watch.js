@@ -134,8 +134,8 @@ async function exportFile() {
 
 function photoThumb(url, alt) {
   return url
-    ? el("img", { class: "thumb", src: url, alt, loading: "lazy", width: 64, height: 48 })
-    : el("span", { class: "thumb thumb--none", "aria-hidden": "true" });
+    ? el("img", { class: "watch-thumb", src: url, alt, loading: "lazy", width: 64, height: 48 })
+    : el("span", { class: "watch-thumb watch-thumb--none", "aria-hidden": "true" });
 }
 
 function alertRow(alert) {
