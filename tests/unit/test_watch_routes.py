@@ -92,18 +92,13 @@ def test_an_upload_matching_an_entry_is_an_alert_of_its_owner_only(stack: LocalS
     assert status == 200
     assert [a["upload_id"] for a in body["items"]] == [second, first]  # newest first
     latest = body["items"][0]
-    # the closest of the reader's candidates is reported: its format rules also offered
-    # 8KD0451 itself, so the match is exact, on that candidate and its confidence
-    record = stack.record(second)
-    assert record is not None
-    candidates = {c["text"]: c for c in record["plates"][0]["candidates"]}
-    assert (latest["plate_read"], latest["how"], latest["entry"]["label"]) == (
-        "8KD0451",
-        "exact",
-        "banned",
+    # the reader's best guess is reported, and how far it is from the entry
+    assert (latest["plate_read"], latest["how"], latest["candidate_rank"]) == (
+        "8KDO451",
+        "lookalike",
+        0,
     )
-    assert latest["confidence"] == pytest.approx(candidates["8KD0451"]["confidence"], abs=1e-4)
-    assert latest["candidate_rank"] > 0
+    assert latest["entry"]["label"] == "banned"
     assert "X-Amz-Signature" in latest["image_url"]
     assert "owner" not in latest and "claimed_by" not in latest
     # B has the same entry, but the photos are A's
