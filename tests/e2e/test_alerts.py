@@ -71,6 +71,17 @@ def task_input(execution_arn: str, state: str) -> dict[str, Any]:
     return dict(json.loads(scheduled[-1]["lambdaFunctionScheduledEventDetails"]["input"]))
 
 
+def attempts_failed(execution_arn: str) -> list[str]:
+    events = aws.client("stepfunctions").get_execution_history(
+        executionArn=execution_arn, maxResults=1000
+    )["events"]
+    return [
+        e["lambdaFunctionFailedEventDetails"]["error"]
+        for e in events
+        if e["type"] == "LambdaFunctionFailed"
+    ]
+
+
 def alert_count(stack: LocalStack, owner: str) -> int:
     return len(alerts.list_alerts(stack.config.alerts_table, owner))
 
@@ -101,6 +112,7 @@ def test_a_lookalike_raises_one_alert_through_retries_a_duplicate_event_and_a_re
 
     # Then the execution failed at Write Result after four attempts, and the record is read
     assert first["status"] == "FAILED"
+    assert attempts_failed(first["executionArn"]) == ["RuntimeError"] * 4
     record = stack.record(upload_id)
     assert record is not None and record["status"] == records.DONE
     assert record["plates"][0]["text"] == READ
@@ -126,12 +138,14 @@ def test_a_lookalike_raises_one_alert_through_retries_a_duplicate_event_and_a_re
             }
         ]
     )
-    settle(stack, upload_id, 2)
+    (_, duplicate) = settle(stack, upload_id, 2)
+    assert duplicate["status"] == "SUCCEEDED"  # it found the upload used, and wrote nothing
 
     # And the failed Task is redriven as Step Functions does: same input, same execution
-    stack.handlers["write_result"](
+    redriven = stack.handlers["write_result"](
         task_input(first["executionArn"], "Write Result"), gaps.LambdaContext(function_name=name)
     )
+    assert (redriven["status"], redriven["alerts_raised"]) == ("DONE", 0)
 
     # Then still exactly one alert: one item, one e-mail line, one webhook call
     assert alert_count(stack, OWNER) == 1
