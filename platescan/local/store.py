@@ -7,6 +7,7 @@ fresh moto before the stack starts listening:
     <folder>/s3/<bucket>/objects.jsonl     one line per key: file, content type, metadata
     <folder>/s3/<bucket>/<sha256 of key>   the object's bytes
     <folder>/dynamodb/<table>.json         the table's items, in DynamoDB's JSON
+    <folder>/cognito/user-pool.pickle      the user pool: accounts, groups, app client
 
 Objects are written once, when first seen (photos are never changed in place); tables are
 rewritten whole, atomically, when their content changed. The stack saves every couple of
@@ -19,10 +20,12 @@ is up.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
 import os
+import pickle
 import shutil
 import threading
 from pathlib import Path
@@ -31,6 +34,7 @@ from typing import Any
 from platescan import aws, contract, records
 
 log = logging.getLogger("platescan.local")
+ACCOUNT_ID = "123456789012"  # moto's default account, as the local stack uses
 
 SAVE_INTERVAL_S = 2.0
 
@@ -52,6 +56,8 @@ class DataFolder:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._user_pool: tuple[str, str] | None = None  # (region, pool id) to keep
+        self._pool_digest = ""
 
     def reset(self) -> None:
         """Forget everything kept so far."""
@@ -92,6 +98,55 @@ class DataFolder:
         self._table_digests[table] = hashlib.sha256(raw).hexdigest()
         return len(items)
 
+    # The user pool lives in moto's Cognito backend, which has no export: its pool object is
+    # kept whole (pickled, without the signing key, which moto loads from a file it ships).
+    # Accounts then keep their `sub` across a restart, and so their uploads stay theirs.
+    @property
+    def _pool_file(self) -> Path:
+        return self.root / "cognito" / "user-pool.pickle"
+
+    def keep_user_pool(self, region: str, pool_id: str) -> None:
+        """Save this pool with the rest from now on."""
+        self._user_pool = (region, pool_id)
+
+    def restore_user_pool(self, region: str) -> tuple[str, str] | None:
+        """Put the kept pool back into moto; (pool id, app client id), or None if none kept."""
+        if not self._pool_file.is_file():
+            return None
+        from joserfc import jwk
+        from moto.cognitoidp.models import cognitoidp_backends
+        from moto.utilities.utils import load_resource
+
+        try:
+            pool = pickle.loads(self._pool_file.read_bytes())
+        except Exception:  # another moto version's objects: start with a fresh pool
+            log.warning("the kept user pool could not be read; accounts start afresh")
+            return None
+        pool.json_web_key = jwk.RSAKey.import_key(
+            load_resource("cognitoidp/resources/jwks-private.json")
+        )
+        cognitoidp_backends[ACCOUNT_ID][region].user_pools[pool.id] = pool
+        self._user_pool = (region, pool.id)
+        client_id = next(iter(pool.clients))
+        return str(pool.id), str(client_id)
+
+    def _save_user_pool(self) -> None:
+        if self._user_pool is None:
+            return
+        from moto.cognitoidp.models import cognitoidp_backends
+
+        region, pool_id = self._user_pool
+        pool = cognitoidp_backends[ACCOUNT_ID][region].user_pools.get(pool_id)
+        if pool is None:
+            return
+        kept = copy.copy(pool)
+        kept.json_web_key = None  # type: ignore[assignment]  # a key object; moto ships it
+        raw = pickle.dumps(kept)
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != self._pool_digest:
+            _write_atomically(self._pool_file, raw)
+            self._pool_digest = digest
+
     @staticmethod
     def unfinished_uploads(table: str, bucket: str) -> list[str]:
         """Keys of kept photos whose record is missing, still ISSUED or still PROCESSING."""
@@ -119,6 +174,7 @@ class DataFolder:
             self._save_objects(bucket)
             for table in tables:
                 self._save_table(table)
+            self._save_user_pool()
 
     def _save_objects(self, bucket: str) -> None:
         s3 = aws.client("s3")
