@@ -109,6 +109,8 @@ class LocalStack:
         aws.reset()
         self._create_storage()
         self._create_user_pool()
+        if self.data is not None:
+            self.data.restore_users(self.config.region, self.user_pool_id)
         self._create_functions()
         self._create_state_machine()
         self._create_rules()
