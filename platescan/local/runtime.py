@@ -109,8 +109,6 @@ class LocalStack:
         aws.reset()
         self._create_storage()
         self._create_user_pool()
-        if self.data is not None:
-            self.data.restore_users(self.config.region, self.user_pool_id)
         self._create_functions()
         self._create_state_machine()
         self._create_rules()
@@ -270,7 +268,16 @@ class LocalStack:
                 self.data.restore_items(table)
 
     def _create_user_pool(self) -> None:
-        """The user pool, its app client (no secret: a browser holds it) and `admins`."""
+        """The user pool, its app client (no secret: a browser holds it) and `admins`.
+
+        With a data folder, the kept pool comes back instead: the same accounts, the same
+        ids, so uploads stay their owners' across a restart.
+        """
+        if self.data is not None:
+            kept = self.data.restore_user_pool(self.config.region)
+            if kept is not None:
+                self.user_pool_id, self.client_id = kept
+                return
         cognito = aws.client("cognito-idp")
         pool = cognito.create_user_pool(
             PoolName="platescan-users",
@@ -295,6 +302,8 @@ class LocalStack:
         )
         self.client_id = client["UserPoolClient"]["ClientId"]
         cognito.create_group(UserPoolId=self.user_pool_id, GroupName=auth.ADMIN_GROUP)
+        if self.data is not None:
+            self.data.keep_user_pool(self.config.region, self.user_pool_id)
 
     @property
     def issuer(self) -> str:

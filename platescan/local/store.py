@@ -7,9 +7,7 @@ fresh moto before the stack starts listening:
     <folder>/s3/<bucket>/objects.jsonl     one line per key: file, content type, metadata
     <folder>/s3/<bucket>/<sha256 of key>   the object's bytes
     <folder>/dynamodb/<table>.json         the table's items, in DynamoDB's JSON
-    <folder>/cognito/users.json            the local user pool's users, so records stay
-                                           reachable by their owners (their `sub`) and
-                                           people sign in again with their own password
+    <folder>/cognito/user-pool.pickle      the user pool: accounts, groups, app client
 
 Objects are written once, when first seen (photos are never changed in place); tables are
 rewritten whole, atomically, when their content changed. The stack saves every couple of
@@ -22,10 +20,12 @@ is up.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
 import os
+import pickle
 import shutil
 import threading
 from pathlib import Path
@@ -34,17 +34,9 @@ from typing import Any
 from platescan import aws, contract, records
 
 log = logging.getLogger("platescan.local")
+ACCOUNT_ID = "123456789012"  # moto's default account, as the local stack uses
 
 SAVE_INTERVAL_S = 2.0
-
-
-def _moto_pool(region: str, pool_id: str) -> Any:
-    """moto's own user pool object (users, their `sub` and password live there)."""
-    from moto.cognitoidp.models import cognitoidp_backends
-
-    from platescan.local.runtime import ACCOUNT_ID
-
-    return cognitoidp_backends[ACCOUNT_ID][region].user_pools[pool_id]
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -64,8 +56,8 @@ class DataFolder:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # (region, user pool id) of the stack's pool, once it exists.
-        self.user_pool: tuple[str, str] | None = None
+        self._user_pool: tuple[str, str] | None = None  # (region, pool id) to keep
+        self._pool_digest = ""
 
     def reset(self) -> None:
         """Forget everything kept so far."""
@@ -106,6 +98,55 @@ class DataFolder:
         self._table_digests[table] = hashlib.sha256(raw).hexdigest()
         return len(items)
 
+    # The user pool lives in moto's Cognito backend, which has no export: its pool object is
+    # kept whole (pickled, without the signing key, which moto loads from a file it ships).
+    # Accounts then keep their `sub` across a restart, and so their uploads stay theirs.
+    @property
+    def _pool_file(self) -> Path:
+        return self.root / "cognito" / "user-pool.pickle"
+
+    def keep_user_pool(self, region: str, pool_id: str) -> None:
+        """Save this pool with the rest from now on."""
+        self._user_pool = (region, pool_id)
+
+    def restore_user_pool(self, region: str) -> tuple[str, str] | None:
+        """Put the kept pool back into moto; (pool id, app client id), or None if none kept."""
+        if not self._pool_file.is_file():
+            return None
+        from joserfc import jwk
+        from moto.cognitoidp.models import cognitoidp_backends
+        from moto.utilities.utils import load_resource
+
+        try:
+            pool = pickle.loads(self._pool_file.read_bytes())
+        except Exception:  # another moto version's objects: start with a fresh pool
+            log.warning("the kept user pool could not be read; accounts start afresh")
+            return None
+        pool.json_web_key = jwk.RSAKey.import_key(
+            load_resource("cognitoidp/resources/jwks-private.json")
+        )
+        cognitoidp_backends[ACCOUNT_ID][region].user_pools[pool.id] = pool
+        self._user_pool = (region, pool.id)
+        client_id = next(iter(pool.clients))
+        return str(pool.id), str(client_id)
+
+    def _save_user_pool(self) -> None:
+        if self._user_pool is None:
+            return
+        from moto.cognitoidp.models import cognitoidp_backends
+
+        region, pool_id = self._user_pool
+        pool = cognitoidp_backends[ACCOUNT_ID][region].user_pools.get(pool_id)
+        if pool is None:
+            return
+        kept = copy.copy(pool)
+        kept.json_web_key = None  # type: ignore[assignment]  # a key object; moto ships it
+        raw = pickle.dumps(kept)
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != self._pool_digest:
+            _write_atomically(self._pool_file, raw)
+            self._pool_digest = digest
+
     @staticmethod
     def unfinished_uploads(table: str, bucket: str) -> list[str]:
         """Keys of kept photos whose record is missing, still ISSUED or still PROCESSING."""
@@ -126,67 +167,6 @@ class DataFolder:
                 unfinished.append(key)
         return unfinished
 
-    def restore_users(self, region: str, pool_id: str) -> int:
-        """Put the kept users back into the (new) pool, with their `sub`, password and groups.
-
-        Cognito lets no one choose a user's `sub`, and records are owned by it, so the users
-        are put back into moto's pool object itself (the only place it can be set). Their
-        passwords are kept as moto keeps them, in clear, in the data folder: this is the
-        offline stand-in's data, never a deployed pool's.
-        """
-        self.user_pool = (region, pool_id)
-        path = self.root / "cognito" / "users.json"
-        if not path.is_file():
-            return 0
-        cognito = aws.client("cognito-idp")
-        pool = _moto_pool(region, pool_id)
-        users = json.loads(path.read_text(encoding="utf-8"))
-        for kept in users:
-            attributes = [a for a in kept["attributes"] if a["Name"] != "sub"]
-            email = next((a["Value"] for a in attributes if a["Name"] == "email"), None)
-            # The pool signs people in by e-mail: moto then names the user by a new `sub`.
-            created = cognito.admin_create_user(
-                UserPoolId=pool_id,
-                Username=email or kept["username"],
-                UserAttributes=attributes,
-                MessageAction="SUPPRESS",
-            )["User"]["Username"]
-            user = pool.users.pop(created)
-            user.id = kept["sub"]
-            user.username = kept["username"]
-            pool.users[user.username] = user
-            user.update_attributes([{"Name": "sub", "Value": kept["sub"]}])
-            user.password = kept["password"]
-            user.status = kept["status"]
-            user.enabled = kept["enabled"]
-            for group in kept["groups"]:
-                cognito.admin_add_user_to_group(
-                    UserPoolId=pool_id, Username=kept["username"], GroupName=group
-                )
-        return len(users)
-
-    def _save_users(self) -> None:
-        if self.user_pool is None:
-            return
-        pool = _moto_pool(*self.user_pool)
-        users = [
-            {
-                "username": user.username,
-                "sub": user.id,
-                "password": user.password,
-                "status": user.status,
-                "enabled": user.enabled,
-                "attributes": [a for a in user.attributes if a["Name"] != "sub"],
-                "groups": sorted(group.group_name for group in user.groups),
-            }
-            for user in pool.users.values()
-        ]
-        raw = json.dumps(sorted(users, key=lambda u: u["username"]), sort_keys=True).encode()
-        digest = hashlib.sha256(raw).hexdigest()
-        if self._table_digests.get("cognito users") != digest:
-            _write_atomically(self.root / "cognito" / "users.json", raw)
-            self._table_digests["cognito users"] = digest
-
     # -- saving --------------------------------------------------------------------------
     def save(self, bucket: str, tables: list[str]) -> None:
         """Write what is new since the last save."""
@@ -194,7 +174,7 @@ class DataFolder:
             self._save_objects(bucket)
             for table in tables:
                 self._save_table(table)
-            self._save_users()
+            self._save_user_pool()
 
     def _save_objects(self, bucket: str) -> None:
         s3 = aws.client("s3")

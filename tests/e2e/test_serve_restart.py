@@ -53,7 +53,7 @@ def _up(port: int) -> bool:
 
 
 def _cognito(url: str, target: str, body: dict[str, Any]) -> dict[str, Any]:
-    """One call to the local Cognito endpoint, as the site's sign-in form makes it."""
+    """One call of the user pool's API, as the site makes it."""
     status, raw, _ = request(
         f"{url}/local-cognito/",
         json.dumps(body).encode(),
@@ -67,62 +67,30 @@ def _cognito(url: str, target: str, body: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(raw))
 
 
-def _sign_in(url: str, email: str, password: str) -> dict[str, str]:
+def sign_in(url: str, email: str, *, create: bool = False) -> dict[str, str]:
+    """The Authorization header of `email`, signed in (and signed up first if asked)."""
     client_id = json.loads(request(f"{url}/config.json")[1])["auth"]["client_id"]
-    answer = _cognito(
+    password = "a long enough passphrase"
+    if create:
+        _cognito(url, "SignUp", {"ClientId": client_id, "Username": email, "Password": password})
+    tokens = _cognito(
         url,
         "InitiateAuth",
         {
-            "AuthFlow": "USER_PASSWORD_AUTH",
             "ClientId": client_id,
+            "AuthFlow": "USER_PASSWORD_AUTH",
             "AuthParameters": {"USERNAME": email, "PASSWORD": password},
         },
-    )
-    return {"Authorization": f"Bearer {answer['AuthenticationResult']['AccessToken']}"}
-
-
-def _invited(url: str, email: str, password: str) -> dict[str, str]:
-    """An account as `python -m platescan users add` makes one, its password chosen."""
-    status, raw, _ = request(
-        f"{url}/local-admin/users",
-        json.dumps({"email": email}).encode(),
-        {"Content-Type": "application/json"},
-        "POST",
-    )
-    assert status == 201, raw
-    client_id = json.loads(request(f"{url}/config.json")[1])["auth"]["client_id"]
-    challenge = _cognito(
-        url,
-        "InitiateAuth",
-        {
-            "AuthFlow": "USER_PASSWORD_AUTH",
-            "ClientId": client_id,
-            "AuthParameters": {
-                "USERNAME": email,
-                "PASSWORD": json.loads(raw)["temporary_password"],
-            },
-        },
-    )
-    _cognito(
-        url,
-        "RespondToAuthChallenge",
-        {
-            "ChallengeName": challenge["ChallengeName"],
-            "ClientId": client_id,
-            "Session": challenge["Session"],
-            "ChallengeResponses": {"USERNAME": email, "NEW_PASSWORD": password},
-        },
-    )
-    return _sign_in(url, email, password)
+    )["AuthenticationResult"]
+    return {"Authorization": f"Bearer {tokens['AccessToken']}"}
 
 
 def test_a_record_survives_a_restart_of_make_run(tmp_path: Path) -> None:
     port, data, log = _free_port(), tmp_path / "data", tmp_path / "serve.log"
     photo = plate_photo("7ABC123")
-    email, password = "driver@platescan.test", "a long enough passphrase"
-    # Given a photo uploaded by a signed-in person as the site does, and processed
+    # Given a photo uploaded as the site does, by someone with an account, and processed
     with serving(port, data, log) as url:
-        auth = _invited(url, email, password)
+        auth = sign_in(url, "keeper@example.com", create=True)
         body = {"file_name": "car.jpg", "content_type": "image/jpeg", "size": len(photo)}
         status, raw, _ = request(
             f"{url}/api/uploads",
@@ -143,10 +111,10 @@ def test_a_record_survives_a_restart_of_make_run(tmp_path: Path) -> None:
         before = json.loads(raw)
     # When the service is stopped and started again on the same folder
     with serving(port, data, log) as url:
-        # Then the same person signs in with the same password and finds their record
-        auth = _sign_in(url, email, password)
+        # Then the account is there, the same one (its uploads stay its own)
+        auth = sign_in(url, "keeper@example.com")
         status, raw, _ = request(f"{url}/api/results/{upload['upload_id']}", headers=auth)
-        # Then the record is there, unchanged, and its photo is still served
+        # and the record is there, unchanged, and its photo is still served
         assert status == 200, raw
         after = json.loads(raw)
         assert {k: v for k, v in after.items() if k != "image_url"} == {
