@@ -250,6 +250,13 @@ def export(caller: Caller) -> dict[str, Any]:
     return {"items": [records.public_record(r) for r in owned]}
 
 
+def _cell(value: Any) -> str:
+    """A file name as a CSV cell a spreadsheet shows as text: a leading =, +, - or @ would
+    make a formula of what someone typed."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def export_csv(caller: Caller) -> str:
     """The export as CSV, one row per upload, its best plate in columns of their own."""
     out = io.StringIO()
@@ -262,7 +269,7 @@ def export_csv(caller: Caller) -> str:
         writer.writerow(
             [
                 record.get("upload_id", ""),
-                record.get("file_name", ""),
+                _cell(record.get("file_name", "")),
                 record.get("status", ""),
                 record.get("uploaded_at", ""),
                 record.get("processed_at", ""),

@@ -308,6 +308,7 @@ def test_export_and_delete_me_cover_the_callers_records_only(stack: LocalStack) 
     rows = list(csv.DictReader(io.StringIO(text)))
     assert {row["plate"] for row in rows} == {"EXP1111", "EXP2222"}
     assert call(stack, "GET", "/me/export", query="format=xml", as_user=me)[0] == 400
+    assert api._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and api._cell("car.jpg") == "car.jpg"
 
     status, body, _ = call(stack, "DELETE", "/me", as_user=me)
     assert status == 200 and body == {"deleted": 2}
