@@ -43,6 +43,7 @@ api = Api(
         layer_arn=pipeline.layer.arn,
         site_origin=website.origin,
         auth=auth,
+        alerts=alerts,
     ),
 )
 resolve_api_url(api.url)

@@ -2,7 +2,8 @@
 
 The routes of `platescan.contract.ROUTES` and no others: create an upload (a presigned POST limited
 to JPEG/PNG, 10 MB and 5 minutes, enforced by the function), get, delete and search the
-caller's results, export or delete all of them. Every route sits behind a JWT authorizer
+caller's results, export or delete all of them, keep a watchlist, read alerts and the
+readings that need review, and correct a reading. Every route sits behind a JWT authorizer
 for this stack's user pool that requires an access token (Cognito's access-token scope);
 the function takes the owner from the verified claims. Nothing lists the bucket. CORS
 admits the website's origin only; throttling comes from stack config.
@@ -16,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import packaging, policies
+from infra.alerts import Alerts
 from infra.auth import Auth
 from infra.config import StackConfig
 from infra.function import Function, FunctionArgs, ZipCode
@@ -34,6 +36,7 @@ class ApiArgs:
     layer_arn: pulumi.Input[str]
     site_origin: pulumi.Input[str]
     auth: Auth
+    alerts: Alerts
 
 
 class Api(pulumi.ComponentResource):
@@ -94,6 +97,24 @@ class Api(pulumi.ComponentResource):
                         ["dynamodb:Query"],
                         [args.storage.plate_index_arn, args.storage.owner_index_arn],
                     ),
+                    # The photos of the caller's alerts and reviews, by id, in batches.
+                    policies.allow("PhotosOfAlerts", ["dynamodb:BatchGetItem"], [table.arn]),
+                    # The caller's watchlist: read, add, replace, remove entries.
+                    policies.allow(
+                        "KeepWatchlists",
+                        ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                        [args.alerts.watchlists.arn],
+                    ),
+                    # The caller's alerts, newest first; a correction claims its own.
+                    policies.allow(
+                        "ListAlerts", ["dynamodb:Query"], [args.alerts.newest_index_arn]
+                    ),
+                    policies.allow(
+                        "ClaimAlerts",
+                        ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
+                        [args.alerts.alerts.arn],
+                    ),
+                    policies.allow("PublishAlerts", ["events:PutEvents"], [args.alerts.bus.arn]),
                 ],
                 environment={
                     Env.RESULTS_TABLE: table.name,
@@ -104,9 +125,12 @@ class Api(pulumi.ComponentResource):
                     Env.RETENTION_DAYS: str(cfg.record_retention_days),
                     Env.REGION_HINT: cfg.region_hint or "",
                     Env.DAILY_UPLOAD_QUOTA: str(cfg.accounts.daily_upload_quota),
+                    Env.WATCHLISTS_TABLE: args.alerts.watchlists.name,
+                    Env.ALERTS_TABLE: args.alerts.alerts.name,
+                    Env.EVENT_BUS_NAME: args.alerts.bus.name,
                 },
                 timeout_s=10,
-                description="HTTP API: uploads, results, search, export and deletion",
+                description="HTTP API: uploads, results, search, export, deletion, watchlists",
                 # X-Ray does not trace HTTP APIs, so no sampling rule reaches this function:
                 # Lambda alone samples it, at a rate no setting changes (infra/config.Tracing).
                 traced=cfg.tracing.api,

@@ -256,6 +256,14 @@ ROUTES = (
     "GET /results",
     "GET /me/export",
     "DELETE /me",
+    "GET /watchlist",
+    "POST /watchlist",
+    "DELETE /watchlist/{entry_id}",
+    "GET /watchlist/export",
+    "POST /watchlist/import",
+    "GET /alerts",
+    "GET /review",
+    "POST /results/{upload_id}/correction",
 )
 
 

@@ -141,3 +141,29 @@ def correct(
         raise
     stored = records.get_record(table, record["upload_id"])
     return stored or {**record, **fields}
+
+
+def needing_review(table: str, owner: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The owner's readings marked NEEDED, newest first.
+
+    A query on the owner index, filtered on the mark: it reads the owner's own records
+    (never anyone else's), and DynamoDB returns only the marked ones.
+    """
+    client = aws.client("dynamodb")
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": contract.OWNER_INDEX,
+        "KeyConditionExpression": "#owner = :owner",
+        "FilterExpression": "#review = :needed",
+        "ExpressionAttributeNames": {"#owner": "owner", "#review": "review"},
+        "ExpressionAttributeValues": dynamo.to_item({":owner": owner, ":needed": NEEDED}),
+    }
+    found: list[dict[str, Any]] = []
+    while True:
+        page = client.query(**kwargs)
+        found.extend(records.from_dynamo(dynamo.from_item(i)) for i in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    found.sort(key=lambda r: str(r.get("processed_at", "")), reverse=True)
+    return found[:limit]

@@ -127,6 +127,19 @@ def list_alerts(owner: str) -> dict[str, Any]:
 # -- review -------------------------------------------------------------------------------
 
 
+def list_review(owner: str) -> dict[str, Any]:
+    """The owner's readings marked NEEDED, newest first, with links to their photos."""
+    found = review.needing_review(get_settings().results_table, owner, limit=REVIEW_PAGE)
+    links = _photo_links([r["upload_id"] for r in found])
+    items = []
+    for record in found:
+        public = records.public_record(record)
+        if record["upload_id"] in links:
+            public["image_url"] = links[record["upload_id"]]
+        items.append(public)
+    return {"items": items}
+
+
 def owned_record(owner: str, upload_id: str) -> dict[str, Any]:
     """The owner's record, or 404 as for an unknown id (no existence leak)."""
     if not records.UPLOAD_ID_PATTERN.match(upload_id):

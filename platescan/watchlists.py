@@ -7,7 +7,8 @@ tolerant entry therefore forgives one character, and counts a look-alike confusi
 pairs in `LOOKALIKE_PAIRS`) as half a difference: one wrong, added or missing character
 of any kind matches, and so do two look-alike confusions, while a look-alike match ranks
 above any other. A match is looked for among every candidate of every plate of a reading,
-because the right text is often the reader's second guess.
+because the right text is often the reader's second guess; each entry is reported with the
+reader's surest guess that matches it.
 """
 
 from __future__ import annotations
@@ -102,8 +103,10 @@ class _Best:
             self.found[match.entry.entry_id] = match
 
 
-def _rank(match: Match) -> tuple[float, int, int, float]:
-    return (match.distance, match.candidate_rank, match.plate_index, -match.confidence)
+def _rank(match: Match) -> tuple[int, int, float, float]:
+    """The reader's surest guess that matches comes first: it is what the photo most likely
+    shows, and the alert reports it (with how far it is from the entry)."""
+    return (match.candidate_rank, match.plate_index, match.distance, -match.confidence)
 
 
 def _letters(text: str) -> str:
@@ -262,7 +265,7 @@ def readings_of(plates: list[dict[str, Any]]) -> list[tuple[int, int, str, float
 
 
 def find_matches(entries: list[Entry], plates: list[dict[str, Any]]) -> list[Match]:
-    """The best match of each entry among all candidates of a reading, best first."""
+    """Each entry's match on the reader's surest guess that matches it, surest first."""
     best = _Best()
     options = readings_of(plates)
     for entry in entries:

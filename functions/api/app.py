@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from platescan import api, web
+from platescan import api, watch_api, web
 from platescan.auth import Caller, caller_from_event
 from platescan.settings import get_settings
 
@@ -104,8 +104,87 @@ def delete_me() -> dict[str, Any]:
     return api.delete_me(caller())
 
 
+# -- watchlist, alerts, review -----------------------------------------------------------
+
+
+def _body() -> Any:
+    try:
+        return app.current_event.json_body
+    except ValueError:  # not JSON: the route says what to send
+        return None
+
+
+@app.get("/watchlist", summary="Your watchlist entries")
+@tracer.capture_method
+def list_watchlist() -> dict[str, Any]:
+    return watch_api.list_entries(caller().sub)
+
+
+@app.post(
+    "/watchlist",
+    summary="Add an entry (plate, label, note, mode); the same plate and mode replaces it",
+)
+@tracer.capture_method
+def add_watchlist_entry() -> Response[Any]:
+    return _json(201, watch_api.add_entry(caller().sub, _body()))
+
+
+@app.delete("/watchlist/<entry_id>", summary="Remove one entry")
+@tracer.capture_method
+def delete_watchlist_entry(entry_id: str) -> Response[Any]:
+    watch_api.delete_entry(caller().sub, entry_id)
+    return Response(status_code=204, content_type=None, body="")
+
+
+@app.get("/watchlist/export", summary="Your watchlist as CSV (plate, label, note, mode)")
+@tracer.capture_method
+def export_watchlist() -> Response[Any]:
+    return Response(
+        status_code=200,
+        content_type="text/csv; charset=utf-8",
+        body=watch_api.export_csv(caller().sub),
+        headers={"Content-Disposition": 'attachment; filename="platescan-watchlist.csv"'},
+    )
+
+
+@app.post("/watchlist/import", summary="Add every row of a CSV; one bad row keeps them all out")
+@tracer.capture_method
+def import_watchlist() -> dict[str, Any]:
+    who = caller()
+    try:
+        text = app.current_event.decoded_body
+    except ValueError:  # not UTF-8, or not base64 where API Gateway said it was
+        text = None
+    return watch_api.import_csv(who.sub, text)
+
+
+@app.get("/alerts", summary="Your alerts, newest first, each with a link to its photo")
+@tracer.capture_method
+def list_alerts() -> dict[str, Any]:
+    return watch_api.list_alerts(caller().sub)
+
+
+@app.get("/review", summary="Your readings that need a person's look, newest first")
+@tracer.capture_method
+def list_review() -> dict[str, Any]:
+    return watch_api.list_review(caller().sub)
+
+
+@app.post(
+    "/results/<upload_id>/correction", summary="Correct a reading; the watchlist is checked again"
+)
+@tracer.capture_method
+def correct_reading(upload_id: str) -> dict[str, Any]:
+    return watch_api.correct(caller().sub, upload_id, _body())
+
+
 @app.exception_handler(api.ApiError)
 def refuse(exc: api.ApiError) -> Response[Any]:
+    return _json(exc.status, {"message": exc.message})
+
+
+@app.exception_handler(watch_api.WatchError)
+def refuse_watch(exc: watch_api.WatchError) -> Response[Any]:
     return _json(exc.status, {"message": exc.message})
 
 

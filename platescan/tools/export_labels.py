@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from platescan import aws, dynamo, records
+from platescan import aws, contract, dynamo, records
 
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
 
@@ -46,7 +46,7 @@ def corrected_records(table: str, owner: str | None = None) -> Iterator[dict[str
     if owner:
         call = client.query
         kwargs.update(
-            IndexName="by_owner",
+            IndexName=contract.OWNER_INDEX,
             KeyConditionExpression="#owner = :owner",
             ExpressionAttributeValues=dynamo.to_item({":owner": owner}),
         )

@@ -190,3 +190,68 @@ export async function exportData(format) {
   if (!response.ok) throw new ApiError(`The export failed (HTTP ${response.status}).`, response.status);
   return response.blob();
 }
+
+/* ---------- watchlist, alerts, review ---------- */
+
+/** The user's watchlist entries. */
+export async function listWatchlist() {
+  const body = await requestJson("/watchlist");
+  return Array.isArray(body && body.items) ? body.items : [];
+}
+
+/** Add (or replace: the same plate and mode) an entry; resolves to the entry kept. */
+export function addWatchEntry({ plate, label, note, mode }) {
+  return requestJson("/watchlist", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ plate, label, note, mode }),
+  });
+}
+
+export async function deleteWatchEntry(entryId) {
+  await requestJson(`/watchlist/${encodeURIComponent(entryId)}`, { method: "DELETE" });
+}
+
+/** Add every row of a CSV (plate, label, note, mode); resolves to {imported, new}. */
+export function importWatchlist(csvText) {
+  return requestJson("/watchlist/import", {
+    method: "POST",
+    headers: { "Content-Type": "text/csv" },
+    body: csvText,
+  });
+}
+
+/** The watchlist as a CSV file. */
+export async function exportWatchlist() {
+  const url = `${await base()}/watchlist/export`;
+  let response;
+  try {
+    response = await authorizedFetch(url);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    throw new ApiError("Could not reach the service. Check your connection and try again.");
+  }
+  if (!response.ok) throw new ApiError(`The export failed (HTTP ${response.status}).`, response.status);
+  return response.blob();
+}
+
+/** The user's alerts, newest first. */
+export async function listAlerts() {
+  const body = await requestJson("/alerts");
+  return Array.isArray(body && body.items) ? body.items : [];
+}
+
+/** The user's readings that wait for a person, newest first. */
+export async function listReview() {
+  const body = await requestJson("/review");
+  return Array.isArray(body && body.items) ? body.items : [];
+}
+
+/** Correct plate `index` of an upload; resolves to {record, alerts_raised}. */
+export function correctReading(uploadId, text, index = 0) {
+  return requestJson(`/results/${encodeURIComponent(uploadId)}/correction`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ text, plate_index: index }),
+  });
+}

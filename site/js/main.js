@@ -10,6 +10,7 @@ import { ICONS, el, icon } from "./dom.js";
 import { clearHistory, loadHistory, saveHistory, useHistoryOf } from "./history.js";
 import { checkFile, MAX_BYTES } from "./validate.js";
 import { createRow, describe, fillRow, isTerminal, renderResult } from "./views.js";
+import * as watch from "./watch.js";
 
 const PARALLEL_UPLOADS = 3;
 // Polling backoff: quick at first (a photo usually takes a second or two), then slower,
@@ -152,7 +153,32 @@ function showResult(entry) {
   if (entry.uploadId && entry.phase === "uploaded" && !describe(entry).busy) {
     view.querySelector(".result__head").append(deleteControls(entry));
   }
+  if (entry.uploadId && entry.record && ["DONE", "NO_PLATE"].includes(entry.record.status)) {
+    attachCorrections(view, entry);
+  }
   ui.result.replaceChildren(view);
+}
+
+/** Under each plate (or under "no plate"), what a person corrected and a form to correct it. */
+function attachCorrections(view, entry) {
+  const saved = (result) => {
+    // The correction's answer has no photo link: keep the one the view has.
+    applyRecord(entry, { ...result.record, image_url: entry.record && entry.record.image_url });
+    changed(entry);
+  };
+  const cards = view.querySelectorAll(".plate[data-index]");
+  for (const card of cards) {
+    const index = Number(card.getAttribute("data-index"));
+    const note = watch.correctionNote(entry.record, index);
+    if (note) card.append(note);
+    card.append(watch.correctionForm(entry.uploadId, index, saved));
+  }
+  const none = view.querySelector(".notice-box");
+  if (!cards.length && none) {
+    const note = watch.correctionNote(entry.record, 0);
+    if (note) none.append(note);
+    none.append(watch.correctionForm(entry.uploadId, 0, saved));
+  }
 }
 
 /** "Delete" asks once more before it deletes the photo and its record for good. */
@@ -256,9 +282,13 @@ function applyRecord(entry, record) {
   entry.record = record;
   entry.status = typeof record.status === "string" ? record.status : entry.status;
   const top = Array.isArray(record.plates) && record.plates[0] ? record.plates[0].text : null;
-  entry.plate = typeof top === "string" && top ? top : undefined;
+  const fixed = record.correction && record.correction.plate_index === 0 ? record.correction.text : null;
+  entry.plate = fixed || (typeof top === "string" && top ? top : undefined);
   if (!entry.blobUrl && typeof record.image_url === "string") entry.thumbUrl = record.image_url;
   if (previous !== entry.status && isTerminal(entry.status)) {
+    // Write Result raises alerts right after it writes the record: look now, and again.
+    for (const delay of [0, 1500, 5000]) setTimeout(watch.refreshAlerts, delay);
+    watch.refreshReview();
     const { label } = describe(entry);
     announce(`${entry.fileName}: ${label}${entry.plate ? `, plate ${entry.plate}` : ""}.`);
   }
@@ -694,6 +724,7 @@ function applyUser(user) {
   ui.authPanel.hidden = signedIn;
   for (const node of [ui.uploadPanel, ui.recentPanel, ui.dataPanel, ui.account, ui.searchForm]) node.hidden = !signedIn;
   ui.searchPanel.hidden = true;
+  watch.setSignedIn(signedIn);
   entries = [];
   transient.clear();
   rows.clear();
@@ -718,6 +749,7 @@ function init() {
   wireDropzone();
   wireAuth();
   wireData();
+  watch.init();
   wireListKeys(ui.recentList);
   wireListKeys(ui.searchResults);
   ui.searchForm.addEventListener("submit", search);

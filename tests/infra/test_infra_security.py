@@ -184,6 +184,15 @@ def test_each_function_role_touches_only_its_own_resources(deployment: Deploymen
             ("dynamodb:Scan", table),
             ("dynamodb:Query", index),
             ("dynamodb:Query", f"{table}/index/by_owner"),
+            ("dynamodb:BatchGetItem", table),
+            ("dynamodb:Query", watchlists),
+            ("dynamodb:PutItem", watchlists),
+            ("dynamodb:DeleteItem", watchlists),
+            ("dynamodb:Query", f"{alerts}/index/newest"),
+            ("dynamodb:PutItem", alerts),
+            ("dynamodb:GetItem", alerts),
+            ("dynamodb:UpdateItem", alerts),
+            ("events:PutEvents", bus),
         },
     }
     roles = set()
@@ -247,6 +256,14 @@ def test_the_api_exposes_its_routes_and_nothing_else(deployment: Deployment) -> 
         "GET /results",
         "GET /me/export",
         "DELETE /me",
+        "GET /watchlist",
+        "POST /watchlist",
+        "DELETE /watchlist/{entry_id}",
+        "GET /watchlist/export",
+        "POST /watchlist/import",
+        "GET /alerts",
+        "GET /review",
+        "POST /results/{upload_id}/correction",
     }
     (permission,) = [
         p

@@ -319,6 +319,14 @@ ROUTE_CALLS = [
     ("GET", "/api/results?plate=7ABC123"),
     ("GET", "/api/me/export"),
     ("DELETE", "/api/me"),
+    ("GET", "/api/watchlist"),
+    ("POST", "/api/watchlist"),
+    ("DELETE", "/api/watchlist/0123456789abcdef"),
+    ("GET", "/api/watchlist/export"),
+    ("POST", "/api/watchlist/import"),
+    ("GET", "/api/alerts"),
+    ("GET", "/api/review"),
+    ("POST", "/api/results/AAAAAAAAAAAAAAAAAAAAAA/correction"),
 ]
 
 

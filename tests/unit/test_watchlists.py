@@ -90,22 +90,27 @@ def test_every_candidate_of_every_plate_is_checked() -> None:
     assert found.confidence == 0.2
 
 
-def test_the_closest_match_of_an_entry_wins_and_each_entry_matches_once() -> None:
+def test_each_entry_matches_once_on_the_readers_surest_guess_that_matches() -> None:
     tolerant = make_entry("AB0123")
     wildcard = make_entry("AB*")
+    exact = make_entry("AB0123", mode="exact")
     plates = [plate("ABD123", 0.9, ("ABO123", 0.6), ("AB0123", 0.4))]
-    found = watchlists.find_matches([tolerant, wildcard], plates)
-    # closest first, then the reader's surer guess
-    assert [(m.entry.mode, m.how, m.text) for m in found] == [
-        ("wildcard", "wildcard", "ABD123"),  # the best guess matches the wildcard
-        ("tolerant", "exact", "AB0123"),  # the exact third guess beats look-alike and one-off
+    found = watchlists.find_matches([tolerant, wildcard, exact], plates)
+    # the best guess is what the photo most likely shows: it is reported when it matches,
+    # with how far it is; an exact entry only matches the third guess
+    assert [(m.entry.mode, m.how, m.text, m.candidate_rank) for m in found] == [
+        ("wildcard", "wildcard", "ABD123", 0),
+        ("tolerant", "one-off", "ABD123", 0),
+        ("exact", "exact", "AB0123", 2),
     ]
 
 
-def test_lookalike_ranks_above_another_swap() -> None:
+def test_a_lookalike_on_a_lower_guess_matches_when_the_best_guess_is_too_far() -> None:
     entry = make_entry("AB0123")
-    found = watchlists.find_matches([entry], [plate("ABD123", 0.95, ("ABO123", 0.5))])
-    assert [(m.how, m.text, m.distance) for m in found] == [("lookalike", "ABO123", 0.5)]
+    found = watchlists.find_matches([entry], [plate("XY9999", 0.95, ("ABO123", 0.5))])
+    assert [(m.how, m.text, m.distance, m.confidence) for m in found] == [
+        ("lookalike", "ABO123", 0.5, 0.5)
+    ]
 
 
 def test_nothing_read_matches_nothing() -> None:
