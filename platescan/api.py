@@ -230,11 +230,18 @@ def _owned(caller: Caller) -> list[dict[str, Any]]:
 
 
 def delete_me(caller: Caller) -> dict[str, Any]:
-    """Delete everything of the caller: each upload's photo versions and record."""
+    """Delete everything of the caller: each upload's photo versions and record, and their
+    watchlist. (Their alerts expire with the records they point at.)"""
+    from platescan import alerts
+
     owned = _owned(caller)
     for record in owned:
         _delete(record)
-    return {"deleted": len(owned)}
+    table = get_settings().watchlists_table
+    entries = alerts.list_entries(table, caller.sub)
+    for entry in entries:
+        alerts.delete_entry(table, caller.sub, entry.entry_id)
+    return {"deleted": len(owned), "watchlist_entries_deleted": len(entries)}
 
 
 EXPORT_COLUMNS = (
