@@ -26,6 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from platescan import aws, contract, dynamo, records
+from platescan.errors import AlertNotPublished
 from platescan.watchlists import Entry, Match, entry_from_item, find_matches
 
 EVENT_SOURCE = contract.PLATE_MATCHED_SOURCE
@@ -34,10 +35,6 @@ NEWEST_INDEX = contract.NEWEST_INDEX
 WATCHLISTS_SCHEMA = contract.WATCHLISTS_SCHEMA
 ALERTS_SCHEMA = contract.ALERTS_SCHEMA
 ALERT_PAGE = 50
-
-
-class AlertNotPublished(Exception):
-    """PutEvents refused the alert's event; transient, retried by the state machine."""
 
 
 @dataclass(frozen=True)

@@ -31,3 +31,7 @@ class UploadAlreadyUsed(PlatescanError):
     One presigned POST yields at most one processed photo: posting the same form again puts
     a new object version under the same key, and the pipeline refuses it.
     """
+
+
+class AlertNotPublished(PlatescanError):
+    """EventBridge refused a "Plate Matched" event; transient, Write Result retries it."""
