@@ -63,6 +63,9 @@ MIN_PLATE_SCORE = 0.3
 MIN_EXTRA_PLATE_SCORE = 0.4
 MAX_CANDIDATES = 5
 MIN_LEN, MAX_LEN = 4, 10  # an Indian registration has ten characters
+# Text under this share of a plate's character height, on the plate around them, is
+# printed on that plate (a sticker's number), not a plate of its own.
+PRINTED_ON_SHARE = 0.5
 # A line this tall (a share of the photo's height), and the tallest on it, is a close-up
 # of a plate's characters: nothing else on a photo is printed that large.
 CLOSE_UP_HEIGHT = 0.2
@@ -480,6 +483,23 @@ def calibrate(evidence: float) -> float:
     return round(points[-1][1], 4)
 
 
+def _printed_on(small: dict, plate: dict) -> bool:
+    """Whether `small` is text printed on `plate` rather than a plate of its own: under
+    half as tall as its characters and on the plate around them (a registration sticker's
+    number, a county name), which a close-up shows as large as a car photo shows a plate.
+    """
+    a, b = small["box"], plate["box"]
+    if a is b or float(a["height"]) >= PRINTED_ON_SHARE * float(b["height"]):
+        return False
+    centre_x = float(a["left"]) + float(a["width"]) / 2
+    centre_y = float(a["top"]) + float(a["height"]) / 2
+    width, height = float(b["width"]), float(b["height"])
+    return (
+        float(b["left"]) - 0.1 * width <= centre_x <= float(b["left"]) + 1.1 * width
+        and float(b["top"]) - height <= centre_y <= float(b["top"]) + 2 * height
+    )
+
+
 def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dict]:
     """Plate readings in a DetectText response, best first; [] when no plate is found."""
     regions = regions_for_hint(region_hint)
@@ -514,38 +534,52 @@ def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dic
         if not (compact(ln.raw).isdigit() and any(_part_of_stamp(ln.box, s) for s in stamps))
     ]
     groups = _group(_collect(lines, hinted))
-    plates: list[dict] = []
+    found: list[tuple[float, dict]] = []
     for group in groups:
         ranked = _rank(group)
         if not ranked:
             continue
         text, evidence, match = ranked[0]
-        threshold = MIN_PLATE_SCORE if not plates else MIN_EXTRA_PLATE_SCORE
-        if evidence < threshold:
+        if evidence < MIN_PLATE_SCORE:
             continue
         box = group.box
         for reading in group.readings:
             if reading.match.text == text:
                 box = reading.box
                 break
-        plates.append(
-            {
-                "text": text,
-                "confidence": calibrate(evidence),
-                "region": match.format.region or None,
-                "format": match.format.id,
-                "box": box.to_dict(),
-                "candidates": [
-                    {
-                        "text": t,
-                        "confidence": calibrate(e),
-                        "region": m.format.region or None,
-                        "format": m.format.id,
-                    }
-                    for t, e, m in ranked[:MAX_CANDIDATES]
-                ],
-            }
+        found.append(
+            (
+                evidence,
+                {
+                    "text": text,
+                    "confidence": calibrate(evidence),
+                    "region": match.format.region or None,
+                    "format": match.format.id,
+                    "box": box.to_dict(),
+                    "candidates": [
+                        {
+                            "text": t,
+                            "confidence": calibrate(e),
+                            "region": m.format.region or None,
+                            "format": m.format.id,
+                        }
+                        for t, e, m in ranked[:MAX_CANDIDATES]
+                    ],
+                },
+            )
         )
+    # Text printed on a plate (a sticker's number) is no plate of its own; what is left is
+    # kept in evidence order, a second plate needing stronger evidence than the first.
+    kept = [
+        (evidence, plate)
+        for evidence, plate in found
+        if not any(_printed_on(plate, other) for _, other in found)
+    ]
+    plates = [
+        plate
+        for index, (evidence, plate) in enumerate(kept)
+        if index == 0 or evidence >= MIN_EXTRA_PLATE_SCORE
+    ]
     # Between plates read about as surely, the taller text is likelier the registration:
     # fleet numbers, model badges and stickers are printed smaller than plate characters.
     tallest = max((float(p["box"]["height"]) for p in plates), default=0.0)

@@ -7,9 +7,11 @@ corrected photo with its plate in the layout `bench` reads (the OpenALPR benchma
 upload id. A correction of a photo where the reader found no plate has no box, and the
 benchmark needs one: such photos are counted and left out.
 
-It reads the results table and the uploads bucket with the caller's AWS credentials (an
+On AWS it reads the results table and the uploads bucket with the caller's credentials (an
 operator's tool): with `--owner`, one person's records through the owner index; without,
-every corrected record, by a scan of the table filtered on the correction.
+every corrected record, by a scan of the table filtered on the correction. For the local
+service, `--data` reads the folder `make run` keeps its photos and records in (`.data`),
+loaded into an in-process moto of its own: the running service is not touched.
 """
 
 from __future__ import annotations
@@ -97,6 +99,29 @@ def export(out: Path, table: str, owner: str | None = None) -> Exported:
     return done
 
 
+def export_local(out: Path, data: Path, owner: str | None = None) -> Exported:
+    """`export` on what the local service keeps in `data` (its `--data` folder)."""
+    from moto import mock_aws
+
+    from platescan.local.runtime import LocalConfig
+    from platescan.local.store import DataFolder
+
+    if not (data / "dynamodb").is_dir():
+        raise FileNotFoundError(f"{data} holds no records of the local service (make run --data)")
+    config = LocalConfig()
+    with mock_aws():
+        aws.reset()
+        try:
+            aws.client("dynamodb").create_table(**contract.create_table_request(config.table))
+            aws.client("s3").create_bucket(Bucket=config.bucket)
+            folder = DataFolder(data)
+            folder.restore_items(config.table)
+            folder.restore_objects(config.bucket)
+            return export(out, config.table, owner)
+        finally:
+            aws.reset()
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = __doc__.split("\n\n")[1].replace("\n", " ")
     parser.add_argument("out", type=Path, help="folder to write NAME.jpg + NAME.txt into")
@@ -105,15 +130,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("RESULTS_TABLE"),
         help="results table (default: $RESULTS_TABLE; `pulumi stack output results_table`)",
     )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="read the local service's data folder instead of AWS (make run keeps it in .data)",
+    )
     parser.add_argument("--owner", help="only this user's corrections (their Cognito sub)")
 
 
 def main(args: argparse.Namespace) -> int:
-    if not args.table:
-        print("error: give --table or set RESULTS_TABLE", file=sys.stderr)
+    if not args.table and not args.data:
+        print("error: give --table (or set RESULTS_TABLE), or --data for the local service",
+              file=sys.stderr)  # fmt: skip
         return 2
     try:
-        done = export(args.out, args.table, args.owner)
+        if args.data:
+            done = export_local(args.out, args.data, args.owner)
+        else:
+            done = export(args.out, args.table, args.owner)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"error: cannot write to {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2

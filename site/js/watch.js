@@ -16,6 +16,10 @@ import { el, formatPercent, formatWhen, plateText } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 
+// The entry the form is editing, if any: saving it adds the edited entry and removes this
+// one when its plate or mode changed (the same plate and mode is the same entry).
+let editing = null;
+
 const HOW = {
   exact: "exact match",
   wildcard: "wildcard match",
@@ -42,12 +46,35 @@ function entryRow(entry, onRemove) {
     "aria-label": `Remove ${entry.plate} from the watchlist`,
   }, "Remove");
   remove.addEventListener("click", () => onRemove(entry, remove));
+  const change = el("button", {
+    class: "button button--quiet",
+    type: "button",
+    "aria-label": `Edit ${entry.plate}`,
+  }, "Edit");
+  change.addEventListener("click", () => startEditing(entry));
   const label = entry.label ? ` · ${entry.label}` : "";
   return el("li", { class: "watch-entry", "data-entry": entry.entry_id },
     el("span", { class: "plate-text watch-entry__plate" }, plateText(entry.plate)),
     el("span", { class: "watch-entry__meta" }, `${entry.mode}${label}`),
     entry.note ? el("span", { class: "watch-entry__note" }, entry.note) : null,
+    change,
     remove);
+}
+
+function startEditing(entry) {
+  editing = entry;
+  $("watch-plate").value = entry.plate;
+  $("watch-label").value = entry.label || "";
+  $("watch-note").value = entry.note || "";
+  $("watch-mode").value = entry.mode;
+  $("watch-add").textContent = "Save";
+  $("watch-plate").focus();
+}
+
+function stopEditing() {
+  editing = null;
+  $("watch-add").textContent = "Add";
+  $("watch-form").reset();
 }
 
 async function refreshWatchlist() {
@@ -90,9 +117,12 @@ async function addEntry(event) {
     const added = await addWatchEntry({
       plate,
       label: $("watch-label").value.trim(),
+      note: $("watch-note").value.trim(),
       mode: $("watch-mode").value,
     });
-    say(status, `${added.plate} is on your watchlist.`);
+    if (editing && editing.entry_id !== added.entry_id) await deleteWatchEntry(editing.entry_id);
+    say(status, editing ? `${added.plate} saved.` : `${added.plate} is on your watchlist.`);
+    stopEditing();
     form.reset();
     await refreshWatchlist();
   } catch (error) {
@@ -253,6 +283,7 @@ const PANELS = ["watch-panel", "alerts-panel", "review-panel"];
 export function setSignedIn(signedIn) {
   for (const id of PANELS) $(id).hidden = !signedIn;
   if (!signedIn) {
+    stopEditing();
     for (const id of ["watch-list", "alerts-list", "review-list"]) $(id).replaceChildren();
     return;
   }

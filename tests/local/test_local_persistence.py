@@ -75,3 +75,29 @@ def test_without_a_data_folder_nothing_is_kept(
     first.wait_for(upload_id)
     first.stop()
     assert stack_factory(engine="rekognition").record(upload_id) is None
+
+
+def test_people_sign_in_again_as_themselves_after_a_restart(
+    stack_factory: Callable[..., LocalStack],
+    rekognition_returns: Callable[[Any], None],
+    tmp_path: Path,
+) -> None:
+    import base64
+
+    def sub_of(token: str) -> str:
+        payload = token.split(".")[1]
+        return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
+
+    rekognition_returns(READING)
+    data = tmp_path / "data"
+    # Given an account (an admin) on a stack that keeps its data
+    first = _start(stack_factory, data)
+    sub = first.add_user("driver@platescan.test", "a long enough passphrase", admin=True)
+    first.stop()
+    # When the service starts again, Then the same password signs in the same person
+    second = _start(stack_factory, data)
+    tokens = second.sign_in("driver@platescan.test", "a long enough passphrase")
+    assert sub_of(tokens["AccessToken"]) == sub  # the owner of their records
+    assert "admins" in json.loads(
+        base64.urlsafe_b64decode(tokens["AccessToken"].split(".")[1] + "==")
+    ).get("cognito:groups", [])

@@ -27,6 +27,13 @@ def test_an_entry_alerts_on_a_lookalike_upload_and_a_correction_is_found_by_its_
     watchlist.get_by_role("button", name="Add").click()
     watchlist.locator(".watch-entry", has_text="KX5B23").wait_for()
     assert "banned" in (watchlist.locator(".watch-entry").first.text_content() or "")
+    # and edits it: a note added, the label kept
+    watchlist.get_by_role("button", name="Edit KX5B23").click()
+    watchlist.get_by_label("Note").fill("seen at gate 2")
+    watchlist.get_by_role("button", name="Save").click()
+    watchlist.locator(".watch-entry", has_text="seen at gate 2").wait_for()
+    assert watchlist.locator(".watch-entry").count() == 1
+    assert watchlist.get_by_role("button", name="Add").is_visible()
 
     # When they upload a photo of KX 5823: the 8 is the B's look-alike
     choose_files(site, ("gate.jpg", "image/jpeg", plate_photo("KX 5823")))

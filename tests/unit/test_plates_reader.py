@@ -484,3 +484,23 @@ def test_a_standard_plate_still_beats_its_personalised_reading() -> None:
     plates = read_plates(detections)
     assert plates[0]["text"] == "AB12345"
     assert plates[0]["format"] == "US-IL"
+
+
+@pytest.mark.parametrize("plate", ["7ABC123", "GOBLUE"])
+def test_numbers_printed_on_a_close_up_plate_are_not_plates(plate: str) -> None:
+    # Given a close-up: the registration read less surely than a sticker's control number
+    # and a slogan's figure, both printed on the plate at a fraction of its height
+    detections = _numbered(
+        line("California", (350, 80, 650, 160), 0.9),
+        line(plate, (80, 250, 920, 650), 0.7),
+        line("4912103", (700, 170, 860, 210), 0.99),
+        line("10,000 lakes", (380, 700, 620, 750), 0.99),
+    )
+    # Then the registration is the only plate
+    assert [p["text"] for p in read_plates(detections)] == [plate]
+
+
+def test_a_second_car_s_plate_is_still_a_plate() -> None:
+    # A smaller plate elsewhere on the photo (another car) is not printed on the first
+    detections = _numbered(line("7ABC123", PLATE_BOX), line("6MTP929", (100, 300, 180, 324)))
+    assert [p["text"] for p in read_plates(detections)] == ["7ABC123", "6MTP929"]
