@@ -200,11 +200,21 @@ class Api(pulumi.ComponentResource):
                 "throttling_burst_limit": cfg.api_throttle.burst_limit,
                 "detailed_metrics_enabled": True,
             },
+            route_settings=[
+                {
+                    "route_key": route,
+                    "throttling_rate_limit": rate,
+                    "throttling_burst_limit": burst,
+                    "detailed_metrics_enabled": True,
+                }
+                for route, (rate, burst) in route_throttles(cfg).items()
+            ],
             access_log_settings={
                 "destination_arn": self.access_logs.arn,
                 "format": _ACCESS_LOG_FORMAT,
             },
-            opts=child,
+            # route settings name routes: they must exist first
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.routes),
         )
         self.permission = aws.lambda_.Permission(
             f"{name}-invoke",
@@ -217,6 +227,20 @@ class Api(pulumi.ComponentResource):
         )
         self.url = self.api.api_endpoint
         self.register_outputs({"url": self.url})
+
+
+def route_throttles(cfg: StackConfig) -> dict[str, tuple[float, int]]:
+    """Per-route throttling (requests per second, burst) below the stage's.
+
+    Issuing uploads signs S3 writes and counts quota: half the stage's rate. Deleting
+    everything of a caller reads and deletes all their photos: one a second is plenty.
+    Reads keep the stage's limits.
+    """
+    rate, burst = cfg.api_throttle.rate_limit, cfg.api_throttle.burst_limit
+    return {
+        "POST /uploads": (max(1.0, rate / 2), max(1, burst // 2)),
+        "DELETE /me": (1.0, 2),
+    }
 
 
 # One JSON line per request; no query strings (plates searched) and no source IP kept.

@@ -230,11 +230,18 @@ def _owned(caller: Caller) -> list[dict[str, Any]]:
 
 
 def delete_me(caller: Caller) -> dict[str, Any]:
-    """Delete everything of the caller: each upload's photo versions and record."""
+    """Delete everything of the caller: each upload's photo versions and record, and their
+    watchlist. (Their alerts expire with the records they point at.)"""
+    from platescan import alerts
+
     owned = _owned(caller)
     for record in owned:
         _delete(record)
-    return {"deleted": len(owned)}
+    table = get_settings().watchlists_table
+    entries = alerts.list_entries(table, caller.sub)
+    for entry in entries:
+        alerts.delete_entry(table, caller.sub, entry.entry_id)
+    return {"deleted": len(owned), "watchlist_entries_deleted": len(entries)}
 
 
 EXPORT_COLUMNS = (
@@ -250,6 +257,13 @@ def export(caller: Caller) -> dict[str, Any]:
     return {"items": [records.public_record(r) for r in owned]}
 
 
+def _cell(value: Any) -> str:
+    """A file name as a CSV cell a spreadsheet shows as text: a leading =, +, - or @ would
+    make a formula of what someone typed."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def export_csv(caller: Caller) -> str:
     """The export as CSV, one row per upload, its best plate in columns of their own."""
     out = io.StringIO()
@@ -262,7 +276,7 @@ def export_csv(caller: Caller) -> str:
         writer.writerow(
             [
                 record.get("upload_id", ""),
-                record.get("file_name", ""),
+                _cell(record.get("file_name", "")),
                 record.get("status", ""),
                 record.get("uploaded_at", ""),
                 record.get("processed_at", ""),

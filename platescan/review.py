@@ -62,6 +62,43 @@ def _search_fields(texts: list[str]) -> dict[str, Any]:
     }
 
 
+def corrected_texts(record: dict[str, Any]) -> list[str]:
+    """The record's plate texts with its correction in place (what search should find)."""
+    texts = [p["text"] for p in record.get("plates") or []]
+    correction = record.get("correction") or {}
+    if correction.get("text"):
+        index = int(correction.get("plate_index", 0))
+        if index < len(texts):
+            texts[index] = correction["text"]
+        else:
+            texts.append(correction["text"])
+    return texts
+
+
+def keep_correction_searchable(table: str, record: dict[str, Any]) -> dict[str, Any]:
+    """After the pipeline wrote a corrected record again, put the corrected text back.
+
+    A redrive of a failed execution writes the reader's result again, search fields and
+    review mark included; the correction itself stays on the record (the write sets only
+    what the pipeline produces), so its text goes back into the search fields here.
+    """
+    texts = corrected_texts(record)
+    if not record.get("correction"):
+        return record
+    if record.get("plate_texts") == texts and record.get("review") == CORRECTED:
+        return record
+    fields = {**_search_fields(texts), "review": CORRECTED}
+    aws.client("dynamodb").update_item(
+        TableName=table,
+        Key=dynamo.to_item({"upload_id": record["upload_id"]}),
+        UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+        ConditionExpression="attribute_exists(correction)",
+        ExpressionAttributeNames={f"#{k}": k for k in fields},
+        ExpressionAttributeValues=dynamo.to_item({f":{k}": v for k, v in fields.items()}),
+    )
+    return {**record, **fields}
+
+
 def correct(
     table: str,
     record: dict[str, Any],

@@ -41,6 +41,7 @@ def write_result(event: WriteResultInput | WriteRejectionInput) -> WriteResultOu
             reading["status"], reading["plates"], settings.review_threshold
         )
     stored = records.write_result(settings.results_table, record, settings.retention_days)
+    stored = review.keep_correction_searchable(settings.results_table, stored)
     # Then the owner's watchlist, in this same Task: a separate one would add a state
     # transition to every photo (docs/contracts.md). The execution ARN names the claimer:
     # a retry or a redrive of this execution may finish an alert it claimed; another

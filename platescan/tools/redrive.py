@@ -38,6 +38,8 @@ RERUN_MARK = "-redrive-"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MAX_NAME = 80  # Step Functions execution names
+# How long a report waits for the status-change listener to mark a failed run's record.
+MARK_FAILED_SETTLE_S = 15.0
 
 
 def parse_duration(text: str) -> timedelta:
@@ -194,13 +196,28 @@ def redrive(
     out = out or sys.stdout
     outcomes: list[Outcome] = []
 
+    def record_status(upload_id: str) -> str | None:
+        try:
+            record = records.get_record(str(results_table), upload_id)
+        except (ClientError, BotoCoreError):
+            return None
+        return record.get("status") if record else None
+
     def report(outcome: Outcome) -> None:
         if results_table and outcome.upload_id:
-            try:
-                record = records.get_record(results_table, outcome.upload_id)
-            except (ClientError, BotoCoreError):
-                record = None
-            outcome.record_status = record.get("status") if record else None
+            status = record_status(outcome.upload_id)
+            # A failed run's record is marked FAILED by the status-change listener, which
+            # runs after the execution has ended (an EventBridge delivery away): give it a
+            # few seconds rather than report the record as it was before the listener ran.
+            settle = time.monotonic() + MARK_FAILED_SETTLE_S
+            while (
+                outcome.result in UNSUCCESSFUL_EXECUTION_STATUSES
+                and status != records.FAILED
+                and time.monotonic() < settle
+            ):
+                sleep(0.2)
+                status = record_status(outcome.upload_id)
+            outcome.record_status = status
         print(outcome.to_json(), file=out, flush=True)
 
     found = find_unsuccessful(sfn, state_machine_arn, since, mode)

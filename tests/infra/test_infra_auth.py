@@ -120,3 +120,13 @@ def test_the_site_may_reach_the_user_pool_and_learns_its_settings(deployment: De
         "client_id": client["id"],
         "endpoint": f"https://cognito-idp.{region}.amazonaws.com/",
     }
+
+
+def test_writes_are_throttled_below_the_stages_limit(deployment: Deployment) -> None:
+    (stage,) = deployment.of_type("aws:apigatewayv2/stage:Stage")
+    stage_rate = stage["defaultRouteSettings"]["throttlingRateLimit"]
+    by_route = {s["routeKey"]: s for s in stage["routeSettings"]}
+    assert set(by_route) == {"POST /uploads", "DELETE /me"} <= set(ROUTES)
+    for setting in by_route.values():
+        assert 0 < setting["throttlingRateLimit"] < stage_rate
+        assert setting["throttlingBurstLimit"] >= 1

@@ -11,9 +11,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from platescan.contract import ROUTES
 from tests.site.browser_support import DESKTOP, SitePage, new_email
 from tests.site.test_site import choose_files, compact, search_for, wait_for_result
 
@@ -179,3 +181,31 @@ def test_an_invited_user_signs_in_and_chooses_their_password(site: SitePage, sit
         timeout=60,
     )
     assert again.returncode == 1 and "error:" in again.stderr  # already there
+
+
+def test_the_api_schema_and_swagger_ui_are_served_locally_without_a_cdn(
+    site: SitePage, site_url: str
+) -> None:
+    # Given the OpenAPI schema the local service serves
+    schema = site.page.request.get(f"{site_url}/api/openapi.json").json()
+    documented = {
+        f"{method.upper()} {path}" for path, ops in schema["paths"].items() for method in ops
+    }
+    # Then it documents exactly the deployed routes
+    assert documented == set(ROUTES)
+    # When Swagger UI is opened
+    hosts: list[str] = []
+    site.page.on("request", lambda request: hosts.append(urlsplit(request.url).netloc))
+    violations: list[str] = []
+    site.page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    site.page.goto(f"{site_url}/api/swagger")
+    # Then it renders every route, from this host only, within its own CSP
+    site.page.locator(".swagger-ui .opblock").first.wait_for()
+    assert site.page.locator(".swagger-ui .opblock").count() == len(ROUTES)
+    assert set(hosts) == {urlsplit(site_url).netloc}
+    assert violations == []

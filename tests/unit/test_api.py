@@ -308,9 +308,13 @@ def test_export_and_delete_me_cover_the_callers_records_only(stack: LocalStack) 
     rows = list(csv.DictReader(io.StringIO(text)))
     assert {row["plate"] for row in rows} == {"EXP1111", "EXP2222"}
     assert call(stack, "GET", "/me/export", query="format=xml", as_user=me)[0] == 400
+    assert api._cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and api._cell("car.jpg") == "car.jpg"
 
+    status, body, _ = call(stack, "POST", "/watchlist", {"plate": "EXP1111"}, as_user=me)
+    assert status == 201
     status, body, _ = call(stack, "DELETE", "/me", as_user=me)
-    assert status == 200 and body == {"deleted": 2}
+    assert status == 200 and body == {"deleted": 2, "watchlist_entries_deleted": 1}
+    assert call(stack, "GET", "/watchlist", as_user=me)[1] == {"items": []}
     assert call(stack, "GET", "/me/export", as_user=me)[1] == {"items": []}
     assert all(call(stack, "GET", f"/results/{u}", as_user=me)[0] == 404 for u in mine)
     assert call(stack, "GET", f"/results/{theirs}", as_user=B)[0] == 200

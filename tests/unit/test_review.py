@@ -99,6 +99,24 @@ def test_search_finds_the_corrected_text_not_the_misread_one(table: str) -> None
     assert records.search_by_plate(table, "ABO123") == []
 
 
+def test_a_redriven_write_keeps_the_correction_searchable(table: str) -> None:
+    # Given a corrected record whose execution is redriven: Write Result writes it again
+    record = stored()
+    review.correct(table, record, "AB0123", by="user-a")
+    rewritten = records.write_result(table, {**record, "review": review.NEEDED}, retention_days=1)
+    assert rewritten["plate_text"] == "ABO123" and rewritten["correction"]["text"] == "AB0123"
+    # When Write Result puts the correction back
+    kept = review.keep_correction_searchable(table, rewritten)
+    # Then search still finds the corrected text, and the record stays corrected
+    assert kept["plate_text"] == "AB0123" and kept["review"] == review.CORRECTED
+    assert [r["upload_id"] for r in records.search_by_plate(table, "AB0123")] == ["upload-0001"]
+    stored_now = records.get_record(table, "upload-0001") or {}
+    assert stored_now["review"] == review.CORRECTED and stored_now["plate_text"] == "AB0123"
+    # and a record without a correction is left as it is
+    plain = stored("upload-0009")
+    assert review.keep_correction_searchable(table, plain) == plain
+
+
 def test_a_photo_with_no_plate_found_can_be_given_one(table: str) -> None:
     record = stored(text=None, status=contract.NO_PLATE)
     fixed = review.correct(table, record, "XY999", by="user-a")
