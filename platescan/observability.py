@@ -28,21 +28,25 @@ class Observability:
     logger: Logger
     tracer: Tracer
     metrics: Metrics
+    # Where the event carries a request id to log with every line (the API's), if anywhere.
+    correlation_id_path: str | None = None
 
     def handler(self, handler: Handler) -> Handler:
         """The handler with its Lambda context in every log line (cleared between
         invocations), its invocation traced, and its metrics flushed when it returns."""
-        wrapped = self.logger.inject_lambda_context(clear_state=True)(
-            self.tracer.capture_lambda_handler(self.metrics.log_metrics(handler))
-        )
+        wrapped = self.logger.inject_lambda_context(
+            correlation_id_path=self.correlation_id_path, clear_state=True
+        )(self.tracer.capture_lambda_handler(self.metrics.log_metrics(handler)))
         return cast(Handler, wrapped)
 
 
-def for_handler(*, calls_aws: bool = True) -> Observability:
+def for_handler(*, calls_aws: bool = True, correlation_id_path: str | None = None) -> Observability:
     """A function's Logger, Tracer and Metrics; `calls_aws=False` for one that calls nothing."""
     tracer = (
         Tracer(auto_patch=True, patch_modules=["botocore"])
         if calls_aws
         else Tracer(auto_patch=False)
     )
-    return Observability(logger=Logger(), tracer=tracer, metrics=Metrics())
+    return Observability(
+        logger=Logger(), tracer=tracer, metrics=Metrics(), correlation_id_path=correlation_id_path
+    )

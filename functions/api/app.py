@@ -8,7 +8,6 @@ Swagger UI under /api/).
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import (
     APIGatewayHttpResolver,
     CORSConfig,
@@ -20,14 +19,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from platescan import api, watch_api, web
 from platescan.auth import Caller, caller_from_event
+from platescan.observability import for_handler
 from platescan.settings import get_settings
 
-logger = Logger()
-# Patch botocore only: the one library this function calls out with. A bare Tracer() runs
-# the X-Ray SDK's patch_all at import, which imports and patches every supported library
-# it finds installed (requests, sqlite3, ...) though nothing here uses them.
-tracer = Tracer(auto_patch=True, patch_modules=["botocore"])
-metrics = Metrics()
+observability = for_handler(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+logger, tracer, metrics = observability.logger, observability.tracer, observability.metrics
 app = APIGatewayHttpResolver(
     cors=CORSConfig(allow_origin=get_settings().site_origin, max_age=web.API_CORS.max_age_s),
 )
@@ -203,10 +199,6 @@ def internal_error(exc: Exception) -> Response[Any]:
     return _json(500, {"message": "internal error"})
 
 
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
-)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@observability.handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -510,7 +510,7 @@ class LocalStack:
                 )
             key = records.owned_key(owner, upload_id)
         else:
-            key = f"uploads/{upload_id}/{safe_file_name(file_name)}"
+            key = contract.upload_key(upload_id, safe_file_name(file_name))
         aws.client("s3").put_object(
             Bucket=self.config.bucket,
             Key=key,

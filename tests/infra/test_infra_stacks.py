@@ -211,6 +211,12 @@ STATEFUL_URNS = {
     "$platescan:infra:PrivateBucket$aws:s3/bucket:Bucket::platescan-uploads",
     "the results table": "urn:pulumi:prod::platescan::platescan:infra:Storage"
     "$aws:dynamodb/table:Table::platescan-results",
+    "the user pool (the accounts)": "urn:pulumi:prod::platescan::platescan:infra:Auth"
+    "$aws:cognito/userPool:UserPool::platescan-users",
+    "the watchlists table": "urn:pulumi:prod::platescan::platescan:infra:Alerts"
+    "$aws:dynamodb/table:Table::platescan-watchlists",
+    "the alerts table": "urn:pulumi:prod::platescan::platescan:infra:Alerts"
+    "$aws:dynamodb/table:Table::platescan-alerts",
 }
 
 

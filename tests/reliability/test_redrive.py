@@ -132,6 +132,28 @@ def test_a_redrive_that_fails_again_is_reported_and_can_be_redriven_later(
     assert outcome["result"] == "SUCCEEDED" and outcome["record_status"] == records.DONE
 
 
+def test_an_owned_upload_that_failed_is_redriven_to_its_owners_result(stack: LocalStack) -> None:
+    # Given a signed-in user's upload whose detection crashes until retries run out
+    def crash(event: dict[str, Any]) -> None:
+        raise RuntimeError("broken")
+
+    owner = "2b7c1e4a-1f7e-4c36-9d2a-5e8f7a6b1c3d"
+    stack.registry.faults["platescan-detect-text"] = crash
+    upload_id = stack.put_photo(
+        plate_photo(PLATE), "car.jpg", content_type="image/jpeg", owner=owner
+    )
+    assert stack.wait_for(upload_id, timeout=60)["status"] == records.FAILED
+
+    # When the fault is fixed and the operator redrives
+    stack.registry.faults.clear()
+    (outcome,), _ = run(stack)
+
+    # Then the upload is processed (not refused as a form posted twice) and stays its owner's
+    assert outcome["result"] == "SUCCEEDED" and outcome["record_status"] == records.DONE
+    done = stack.record(upload_id)
+    assert done is not None and done["owner"] == owner and done["plate_text"] == PLATE
+
+
 def test_since_limits_what_is_found(stack: LocalStack) -> None:
     def crash(event: dict[str, Any]) -> None:
         raise RuntimeError("broken")
