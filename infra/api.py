@@ -114,6 +114,13 @@ class Api(pulumi.ComponentResource):
                         ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
                         [args.alerts.alerts.arn],
                     ),
+                    # Deleting an upload or an account deletes its alerts: the owner's
+                    # partition is queried for their ids, then each is deleted.
+                    policies.allow(
+                        "DeleteCallersAlerts",
+                        ["dynamodb:Query", "dynamodb:DeleteItem"],
+                        [args.alerts.alerts.arn],
+                    ),
                     policies.allow("PublishAlerts", ["events:PutEvents"], [args.alerts.bus.arn]),
                 ],
                 environment={

@@ -177,6 +177,38 @@ def list_alerts(table: str, owner: str, limit: int = ALERT_PAGE) -> list[dict[st
     return [{k: v for k, v in item.items() if k not in ("owner", "claimed_by")} for item in items]
 
 
+def delete_alerts(table: str, owner: str, upload_id: str | None = None) -> int:
+    """Remove the owner's alerts (only those of one upload, given `upload_id`); returns how
+    many. An alert repeats the plate read, so it goes with the photo and record it is about
+    rather than waiting for its expiry. A query on the owner's partition: alert ids start
+    with the upload id, so one upload's alerts are a key prefix."""
+    client = aws.client("dynamodb")
+    condition = "#owner = :owner"
+    values: dict[str, str] = {":owner": owner}
+    if upload_id is not None:
+        condition += " AND begins_with(alert_id, :upload)"
+        values[":upload"] = f"{upload_id}#"
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": {"#owner": "owner"},
+        "ExpressionAttributeValues": dynamo.to_item(values),
+        "ProjectionExpression": "alert_id",
+    }
+    deleted = 0
+    while True:
+        page = client.query(**kwargs)
+        for item in page.get("Items", []):
+            client.delete_item(
+                TableName=table,
+                Key={**dynamo.to_item({"owner": owner}), "alert_id": item["alert_id"]},
+            )
+            deleted += 1
+        if "LastEvaluatedKey" not in page:
+            return deleted
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def _get_alert(table: str, owner: str, key: str) -> dict[str, Any] | None:
     found = aws.client("dynamodb").get_item(
         TableName=table,

@@ -213,9 +213,15 @@ def _delete_photo(record: dict[str, Any]) -> int:
         kwargs["VersionIdMarker"] = page["NextVersionIdMarker"]
 
 
-def _delete(record: dict[str, Any]) -> None:
+def _delete(record: dict[str, Any]) -> int:
+    """Delete an upload's photo versions, record and alerts; returns how many alerts."""
+    from platescan import alerts
+
     _delete_photo(record)
     records.delete_record(get_settings().results_table, record["upload_id"])
+    if not record.get("owner"):
+        return 0
+    return alerts.delete_alerts(get_settings().alerts_table, record["owner"], record["upload_id"])
 
 
 def delete_result(upload_id: str, caller: Caller) -> None:
@@ -230,18 +236,23 @@ def _owned(caller: Caller) -> list[dict[str, Any]]:
 
 
 def delete_me(caller: Caller) -> dict[str, Any]:
-    """Delete everything of the caller: each upload's photo versions and record, and their
-    watchlist. (Their alerts expire with the records they point at.)"""
+    """Delete everything of the caller: each upload's photo versions, record and alerts, and
+    their watchlist."""
     from platescan import alerts
 
     owned = _owned(caller)
-    for record in owned:
-        _delete(record)
+    alerts_deleted = sum(_delete(record) for record in owned)
     table = get_settings().watchlists_table
     entries = alerts.list_entries(table, caller.sub)
     for entry in entries:
         alerts.delete_entry(table, caller.sub, entry.entry_id)
-    return {"deleted": len(owned), "watchlist_entries_deleted": len(entries)}
+    # and any alert whose upload was deleted before this (none should be left; cheap to check)
+    alerts_deleted += alerts.delete_alerts(get_settings().alerts_table, caller.sub)
+    return {
+        "deleted": len(owned),
+        "watchlist_entries_deleted": len(entries),
+        "alerts_deleted": alerts_deleted,
+    }
 
 
 EXPORT_COLUMNS = (

@@ -192,6 +192,8 @@ def test_each_function_role_touches_only_its_own_resources(deployment: Deploymen
             ("dynamodb:PutItem", alerts),
             ("dynamodb:GetItem", alerts),
             ("dynamodb:UpdateItem", alerts),
+            ("dynamodb:Query", alerts),
+            ("dynamodb:DeleteItem", alerts),
             ("events:PutEvents", bus),
         },
     }

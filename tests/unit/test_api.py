@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from platescan import api, aws, records
+from platescan import api, aws, dynamo, records
 from platescan.local.gaps import LambdaContext
 from platescan.local.runtime import LocalConfig, LocalStack
 from platescan.settings import get_settings
@@ -200,6 +200,30 @@ def done_upload(stack: LocalStack, owner: str, plate: str = "7ABC123") -> str:
     return upload_id
 
 
+def put_alert(owner: str, upload_id: str) -> None:
+    """An alert item as Write Result leaves it, for tests of what deletion takes with it."""
+    item = {
+        "owner": owner,
+        "alert_id": f"{upload_id}#entry-1",
+        "upload_id": upload_id,
+        "alerted_at": records.now_iso(),
+        "plate": "EXP1111",
+    }
+    aws.client("dynamodb").put_item(
+        TableName=get_settings().alerts_table, Item=dynamo.to_item(item)
+    )
+
+
+def alert_ids(owner: str) -> set[str]:
+    found = aws.client("dynamodb").query(
+        TableName=get_settings().alerts_table,
+        KeyConditionExpression="#o = :o",
+        ExpressionAttributeNames={"#o": "owner"},
+        ExpressionAttributeValues=dynamo.to_item({":o": owner}),
+    )
+    return {item["alert_id"]["S"] for item in found["Items"]}
+
+
 def test_another_users_upload_answers_exactly_as_an_unknown_one(stack: LocalStack) -> None:
     upload_id = done_upload(stack, A)
     unknown = call(stack, "GET", "/results/" + api.new_upload_id(), as_user=B)
@@ -281,8 +305,12 @@ def test_deleting_a_result_removes_every_photo_version_and_the_record(stack: Loc
     upload_id = done_upload(stack, A)
     record = records.get_record(stack.config.table, upload_id)
     assert record is not None
+    kept = done_upload(stack, A, "7ABC124")
+    put_alert(A, upload_id)
+    put_alert(A, kept)
     status, _, _ = call(stack, "DELETE", f"/results/{upload_id}")
     assert status == 204
+    assert alert_ids(A) == {f"{kept}#entry-1"}  # the deleted upload's alert went with it
     assert call(stack, "GET", f"/results/{upload_id}")[0] == 404
     versions = aws.client("s3").list_object_versions(
         Bucket=stack.config.bucket, Prefix=record["key"]
@@ -312,8 +340,17 @@ def test_export_and_delete_me_cover_the_callers_records_only(stack: LocalStack) 
 
     status, body, _ = call(stack, "POST", "/watchlist", {"plate": "EXP1111"}, as_user=me)
     assert status == 201
+    # an alert on each of my uploads, and one of theirs on their upload
+    for owner, upload_id in [*((me, u) for u in mine), (B, theirs)]:
+        put_alert(owner, upload_id)
     status, body, _ = call(stack, "DELETE", "/me", as_user=me)
-    assert status == 200 and body == {"deleted": 2, "watchlist_entries_deleted": 1}
+    assert status == 200 and body == {
+        "deleted": 2,
+        "watchlist_entries_deleted": 1,
+        "alerts_deleted": 2,
+    }
+    assert call(stack, "GET", "/alerts", as_user=me)[1]["items"] == []
+    assert len(call(stack, "GET", "/alerts", as_user=B)[1]["items"]) == 1
     assert call(stack, "GET", "/watchlist", as_user=me)[1] == {"items": []}
     assert call(stack, "GET", "/me/export", as_user=me)[1] == {"items": []}
     assert all(call(stack, "GET", f"/results/{u}", as_user=me)[0] == 404 for u in mine)
