@@ -122,6 +122,15 @@ class Storage(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        # Versioned: a presigned form may be posted twice within its lifetime, and the second
+        # POST must not replace the photo a record was read from. The pipeline processes only
+        # the first version; its record keeps that version's id and the photo link names it.
+        self.versioning = aws.s3.BucketVersioning(
+            f"{name}-uploads-versioning",
+            bucket=bucket_id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-uploads-lifecycle",
             bucket=bucket_id,
@@ -133,13 +142,25 @@ class Storage(pulumi.ComponentResource):
                     "expiration": {"days": cfg.upload_retention_days},
                 },
                 {
+                    # A processed photo replaced by a later POST, or one the rule above
+                    # expired (which only adds a delete marker on a versioned bucket), is
+                    # kept as long as an upload is, then removed with its delete marker:
+                    # storage does not grow with every version ever posted.
+                    "id": "expire-noncurrent-uploads",
+                    "status": "Enabled",
+                    "filter": {"prefix": contract.UPLOADS_PREFIX},
+                    "noncurrent_version_expiration": {"noncurrent_days": cfg.upload_retention_days},
+                    "expiration": {"expired_object_delete_marker": True},
+                },
+                {
                     "id": "abort-incomplete-multipart",
                     "status": "Enabled",
                     "filter": {"prefix": ""},
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
                 },
             ],
-            opts=child,
+            # S3 applies noncurrent-version rules only once versioning is on.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
         )
 
         self.table = aws.dynamodb.Table(

@@ -220,6 +220,9 @@ class LocalStack:
         cfg = self.config
         s3 = aws.client("s3")
         s3.create_bucket(Bucket=cfg.bucket)
+        # Versioned, as the deployed bucket is: a form posted twice within its lifetime puts
+        # a second version, and the record's photo link names the version that was read.
+        s3.put_bucket_versioning(Bucket=cfg.bucket, VersioningConfiguration={"Status": "Enabled"})
         # The deployed bucket's CORS rule; the local S3 stand-in answers browsers by it.
         rule = web.UPLOADS_CORS
         s3.put_bucket_cors(

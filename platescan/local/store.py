@@ -4,12 +4,15 @@ moto holds everything in memory and forgets it when the process ends. A `DataFol
 the uploads bucket's objects and every table's items to a folder, and puts them back into a
 fresh moto before the stack starts listening:
 
-    <folder>/s3/<bucket>/objects.jsonl     one line per key: file, content type, metadata
-    <folder>/s3/<bucket>/<sha256 of key>   the object's bytes
+    <folder>/s3/<bucket>/objects.jsonl     one line per object version: key, version id,
+                                           file, content type, metadata
+    <folder>/s3/<bucket>/<sha256>          that version's bytes
     <folder>/dynamodb/<table>.json         the table's items, in DynamoDB's JSON
     <folder>/cognito/user-pool.pickle      the user pool: accounts, groups, app client
 
-Objects are written once, when first seen (photos are never changed in place); tables are
+Object versions are written once, when first seen (a version never changes), and put back
+oldest first under the version ids they had: the bucket is versioned, and a record's photo
+link names the version that was read, which must still exist after a restart. Tables are
 rewritten whole, atomically, when their content changed. The stack saves every couple of
 seconds while running and once more when it stops, so a crash loses at most the last
 moments. Restored objects are put back before the bucket sends events to EventBridge, so a
@@ -46,6 +49,25 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _version_name(key: str, version_id: str | None) -> str:
+    """The file one object version is kept in."""
+    return hashlib.sha256(f"{key}\0{version_id or 'null'}".encode()).hexdigest()
+
+
+def _keep_version_id(bucket: str, key: str, given: str, kept: str) -> None:
+    """Give a restored object back the version id it had.
+
+    S3 has no call that chooses a version id, so this reaches into moto's backend (as the
+    user pool does below). Records name their photo's version; a new id would break the link.
+    """
+    from moto.s3.models import s3_backends
+
+    for version in s3_backends[ACCOUNT_ID]["aws"].get_bucket(bucket).keys.getlist(key, []):
+        if version.version_id == given:
+            version._version_id = kept
+            return
+
+
 class DataFolder:
     """One folder holding a local stack's objects and items between runs."""
 
@@ -74,14 +96,17 @@ class DataFolder:
             for line in index.read_text(encoding="utf-8").splitlines():
                 entry = json.loads(line)
                 data = (folder / entry["file"]).read_bytes()
-                s3.put_object(
+                put = s3.put_object(
                     Bucket=bucket,
                     Key=entry["key"],
                     Body=data,
                     ContentType=entry.get("content_type") or "binary/octet-stream",
                     Metadata=entry.get("metadata") or {},
                 )
-                saved.add(entry["key"])
+                version_id = entry.get("version_id")  # absent in folders kept before versions
+                if version_id and put.get("VersionId") not in (None, "null", version_id):
+                    _keep_version_id(bucket, entry["key"], put["VersionId"], version_id)
+                saved.add(_version_name(entry["key"], version_id or put.get("VersionId")))
         self._saved_keys[bucket] = saved
         return len(saved)
 
@@ -181,25 +206,34 @@ class DataFolder:
         folder = self.root / "s3" / bucket
         saved = self._saved_keys.setdefault(bucket, set())
         new_lines = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for item in page.get("Contents", []):
-                key = item["Key"]
-                if key in saved:
-                    continue
-                got = s3.get_object(Bucket=bucket, Key=key)
-                name = hashlib.sha256(key.encode()).hexdigest()
-                _write_atomically(folder / name, got["Body"].read())
-                new_lines.append(
-                    json.dumps(
-                        {
-                            "key": key,
-                            "file": name,
-                            "content_type": got.get("ContentType"),
-                            "metadata": got.get("Metadata") or {},
-                        }
-                    )
+        found: list[tuple[str, str]] = []
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            # S3 lists each key's versions newest first; they are kept (and put back) oldest
+            # first, so the newest is the current version again after a restart.
+            per_key: dict[str, list[str]] = {}
+            for item in page.get("Versions", []):
+                per_key.setdefault(item["Key"], []).append(item["VersionId"])
+            for key, versions in per_key.items():
+                found += [(key, version_id) for version_id in reversed(versions)]
+        for key, version_id in found:
+            name = _version_name(key, version_id)
+            if name in saved:
+                continue
+            versioned = {"VersionId": version_id} if version_id != "null" else {}
+            got = s3.get_object(Bucket=bucket, Key=key, **versioned)
+            _write_atomically(folder / name, got["Body"].read())
+            new_lines.append(
+                json.dumps(
+                    {
+                        "key": key,
+                        "version_id": version_id,
+                        "file": name,
+                        "content_type": got.get("ContentType"),
+                        "metadata": got.get("Metadata") or {},
+                    }
                 )
-                saved.add(key)
+            )
+            saved.add(name)
         if new_lines:
             folder.mkdir(parents=True, exist_ok=True)
             with (folder / "objects.jsonl").open("a", encoding="utf-8") as index:

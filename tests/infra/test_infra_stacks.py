@@ -75,6 +75,26 @@ def test_retention_settings_reach_bucket_table_and_logs(deployment: Deployment) 
     assert {g["retentionInDays"] for g in groups} == {cfg["platescan:logRetentionDays"]}
 
 
+def test_the_uploads_bucket_keeps_versions_and_expires_the_old_ones(
+    deployment: Deployment,
+) -> None:
+    # A form posted twice puts a second version; the first, which a record was read from,
+    # must stay readable, and replaced versions must not pile up forever.
+    (versioning,) = deployment.of_type("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning["bucket"] == deployment.outputs["uploads_bucket"]
+    assert versioning["versioningConfiguration"]["status"] == "Enabled"
+    (lifecycle,) = deployment.of_type(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    )
+    noncurrent = next(r for r in lifecycle["rules"] if r["id"] == "expire-noncurrent-uploads")
+    assert noncurrent["status"] == "Enabled"
+    assert noncurrent["filter"] == {"prefix": "uploads/"}
+    days = deployment.config["platescan:uploadRetentionDays"]
+    assert noncurrent["noncurrentVersionExpiration"] == {"noncurrentDays": days}
+    assert noncurrent["expiration"] == {"expiredObjectDeleteMarker": True}
+    assert "expire-uploads" in {r["id"] for r in lifecycle["rules"]}
+
+
 def test_functions_get_memory_log_level_and_environment(deployment: Deployment) -> None:
     cfg = deployment.config
     memory = cfg["platescan:memoryMb"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,38 @@ def test_a_record_and_its_photo_survive_a_restart(
     key = record["key"]
     kept = aws.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
     assert kept == plate_photo("7ABC123")
+
+
+def test_every_version_of_a_photo_survives_a_restart_under_its_version_id(
+    stack_factory: Callable[..., LocalStack],
+    rekognition_returns: Callable[[Any], None],
+    tmp_path: Path,
+) -> None:
+    rekognition_returns(READING)
+    data = tmp_path / "data"
+    first_photo, second_photo = plate_photo("7ABC123"), plate_photo("8XYZ999")
+    # Given a processed photo, and a second one posted under the same key (refused)
+    first = _start(stack_factory, data)
+    upload_id = first.put_photo(first_photo, "car.jpg", content_type="image/jpeg")
+    record = first.wait_for(upload_id)
+    first.put_photo(second_photo, "car.jpg", content_type="image/jpeg", upload_id=upload_id)
+    deadline = time.monotonic() + 60
+    while len(first.executions()) < 2 or first.executions("RUNNING"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    first.stop()
+    # When the service starts again on the same folder
+    second = _start(stack_factory, data)
+    # Then the version the record names is still the photo it was read from, and the newer
+    # version is still the current one
+    assert second.record(upload_id) == record
+    s3 = aws.client("s3")
+    kept = s3.get_object(Bucket=BUCKET, Key=record["key"], VersionId=record["version_id"])
+    assert kept["Body"].read() == first_photo
+    assert s3.get_object(Bucket=BUCKET, Key=record["key"])["Body"].read() == second_photo
+    versions = s3.list_object_versions(Bucket=BUCKET, Prefix=record["key"])["Versions"]
+    assert len(versions) == 2
+    assert second.executions() == []
 
 
 def test_an_upload_unfinished_at_shutdown_is_processed_after_the_restart(

@@ -10,6 +10,7 @@ import base64
 import csv
 import io
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -372,3 +373,56 @@ def test_the_daily_quota_refuses_uploads_past_the_limit(
     assert [a[0] for a in answers] == [201, 201, 429]
     assert "limit of 2 photos" in answers[2][1]["message"]
     assert call(stack, "POST", "/uploads", request, as_user=B)[0] == 201  # per user
+
+
+def test_a_form_posted_again_does_not_change_the_photo_a_result_shows(stack: LocalStack) -> None:
+    # Given an upload processed from its first photo
+    READING["text"] = "7ABC123"
+    first, second = plate_photo("7ABC123"), plate_photo("8XYZ999")
+    upload_id = stack.put_photo(first, "car.jpg", content_type="image/jpeg", owner=A)
+    record = stack.wait_for(upload_id, timeout=60)
+    assert record["plate_text"] == "7ABC123" and record.get("version_id")
+    # When the same form is posted again: a second photo under the same key, which the
+    # pipeline refuses to read
+    READING["text"] = "8XYZ999"
+    try:
+        stack.put_photo(second, "car.jpg", content_type="image/jpeg", owner=A, upload_id=upload_id)
+        runs = wait_runs_of(stack, record["key"], 2)
+    finally:
+        READING["text"] = "7ABC123"
+    assert [run["status"] for run in runs] == ["SUCCEEDED", "SUCCEEDED"]
+    s3 = aws.client("s3")
+    assert s3.get_object(Bucket=record["bucket"], Key=record["key"])["Body"].read() == second
+    # Then the result still reads the first photo's plate, and its link shows that photo
+    status, body, _ = call(stack, "GET", f"/results/{upload_id}")
+    assert status == 200 and body["plates"][0]["text"] == "7ABC123"
+    assert photo_behind(body["image_url"]) == first
+    assert photo_behind(found_image_url(stack, upload_id)) == first
+
+
+def wait_runs_of(stack: LocalStack, key: str, count: int) -> list[dict[str, Any]]:
+    """The executions started for one object key once `count` exist and none runs."""
+    sfn = aws.client("stepfunctions")
+    deadline = time.monotonic() + 60
+    while True:
+        runs = [
+            run
+            for run in stack.executions()
+            if json.loads(sfn.describe_execution(executionArn=run["executionArn"])["input"])[
+                "detail"
+            ]["object"]["key"]
+            == key
+        ]
+        if len(runs) >= count and all(run["status"] != "RUNNING" for run in runs):
+            return sorted(runs, key=lambda run: run["startDate"])
+        assert time.monotonic() < deadline, f"{len(runs)} executions of {key}"
+        time.sleep(0.1)
+
+
+def photo_behind(url: str) -> bytes:
+    """The bytes a presigned GET link answers with (moto answers it in-process)."""
+    import requests
+
+    answer = requests.get(url, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return bytes(answer.content)
