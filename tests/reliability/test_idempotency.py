@@ -80,7 +80,11 @@ def test_the_same_object_put_twice_at_once_leaves_one_record(stack: LocalStack) 
     # Then both succeeded and there is one record with one plate
     assert [r["status"] for r in runs] == ["SUCCEEDED", "SUCCEEDED"]
     item = assert_one_result(stack, upload_id)
-    assert item["object_version"] == item["etag"]  # unversioned bucket: the ETag is the version
+    # The bucket is versioned, as deployed: each put is a version, and the record names the
+    # one it was read from (the first to reach Read Metadata; the other was refused).
+    versions = s3.list_object_versions(Bucket=stack.config.bucket, Prefix=key)["Versions"]
+    assert item["object_version"] == item["version_id"]
+    assert item["version_id"] in {v["VersionId"] for v in versions} and len(versions) == 2
 
 
 def test_a_step_retried_after_its_write_landed_leaves_one_record(stack: LocalStack) -> None:
