@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
 from platescan import aws, contract
 from platescan.local.runtime import LocalStack
@@ -322,6 +323,25 @@ def test_a_dry_run_puts_no_plate_matched_event(stack: LocalStack) -> None:
     listener = _listen(stack)
     status, lines = _run(stack, _queue_with(), "--dry-run", alerts_url=alerts_url)
     assert lines[0]["action"] == "would-put-event" and lines[0]["result"] == "dry-run"
-    assert lines[-1]["replayed"] == 0 and lines[-1]["left"] == 1
+    assert lines[-1]["replayed"] == 0 and lines[-1]["left"] == 1 and status == 1
     assert _heard(listener) == []
     assert _left(alerts_url) == 1
+
+
+def test_an_entry_putevents_refused_is_reported_and_kept(stack: LocalStack) -> None:
+    # PutEvents answers 200 and says in the entry that it was refused (throttling, an
+    # internal failure); the message must then stay, as for a refused call.
+    alerts_url = _alerts_dead_letters(_plate_matched("EntryFail000000000000000"))
+    with Stubber(aws.client("events")) as events:
+        events.add_response(
+            "put_events",
+            {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"}],
+            },
+        )
+        status, lines = _run(stack, _queue_with(), alerts_url=alerts_url)
+        events.assert_no_pending_responses()
+    assert lines[0]["result"] == "error"
+    assert lines[0]["message"] == "ThrottlingException: slow down"
+    assert status == 1 and _left(alerts_url) == 1
