@@ -75,6 +75,8 @@ pulumi.export("user_pool_client_id", auth.client_id)
 # What `python -m platescan replay-dlq` needs to put dead letters back where they belong.
 pulumi.export("dead_letter_queue_url", pipeline.dead_letter_queue.url)
 pulumi.export("mark_failed_function", pipeline.functions["mark_failed"].function.name)
+# and the alerts' undelivered "Plate Matched" events, put back on `event_bus`
+pulumi.export("alerts_dead_letter_queue_url", alerts.dead_letter_queue.url)
 pulumi.export("alarm_topic_arn", monitoring.topic.arn)
 # An empty alarm address is allowed, and said here so nobody believes alarms reach them.
 pulumi.export(

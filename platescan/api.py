@@ -19,6 +19,7 @@ from typing import Any
 
 from platescan import aws, records
 from platescan.auth import Caller
+from platescan.errors import RequestRefused
 from platescan.settings import get_settings
 
 ALLOWED_TYPES = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",)}
@@ -27,13 +28,8 @@ MIN_SEARCH_CHARS = 2
 _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
-class ApiError(Exception):
-    """A request the API refuses; `status` is the 4xx to answer with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class ApiError(RequestRefused):
+    """A request about uploads, results or the caller's data that the API refuses."""
 
 
 def new_upload_id() -> str:

@@ -35,3 +35,16 @@ class UploadAlreadyUsed(PlatescanError):
 
 class AlertNotPublished(PlatescanError):
     """EventBridge refused a "Plate Matched" event; transient, Write Result retries it."""
+
+
+class RequestRefused(Exception):
+    """A request the API refuses; `status` is the 4xx to answer with and `message` says why.
+
+    Not a PlatescanError: the pipeline never raises it, and the API answers every subclass
+    the same way (one exception handler).
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message

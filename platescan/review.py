@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from platescan import aws, contract, dynamo, records
+from platescan.errors import RequestRefused
 
 NEEDED = "NEEDED"
 CORRECTED = "CORRECTED"
@@ -22,13 +23,8 @@ MIN_CHARS = 2
 MAX_CHARS = 10
 
 
-class CorrectionRefused(ValueError):
-    """A correction that cannot be applied; `status` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class CorrectionRefused(RequestRefused):
+    """A correction that cannot be applied."""
 
 
 def review_state(status: str, plates: list[dict[str, Any]], threshold: float) -> str | None:

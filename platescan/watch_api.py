@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from platescan import alerts, aws, dynamo, records, review
+from platescan.errors import RequestRefused
 from platescan.settings import get_settings
 from platescan.watchlists import MAX_ENTRIES, InvalidEntry, from_csv, make_entry, to_csv
 
@@ -17,13 +18,8 @@ MAX_CSV_BYTES = 256 * 1024
 REVIEW_PAGE = 50
 
 
-class WatchError(Exception):
-    """A request refused; `status` is the 4xx to answer with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class WatchError(RequestRefused):
+    """A watchlist, alert or review request that the API refuses."""
 
 
 # -- watchlist ----------------------------------------------------------------------------
@@ -155,16 +151,14 @@ def correct(owner: str, upload_id: str, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise WatchError(400, 'send a JSON object such as {"text": "7ABC123"}')
     record = owned_record(owner, upload_id)
-    try:
-        fixed = review.correct(
-            get_settings().results_table,
-            record,
-            body.get("text"),
-            by=owner,
-            plate_index=body.get("plate_index", 0),
-        )
-    except review.CorrectionRefused as exc:
-        raise WatchError(exc.status, exc.message) from exc
+    # a refused correction (CorrectionRefused) is answered like any refused request
+    fixed = review.correct(
+        get_settings().results_table,
+        record,
+        body.get("text"),
+        by=owner,
+        plate_index=body.get("plate_index", 0),
+    )
     # The claimer names this correction: a retry of the same request may finish its own
     # alert; the pipeline's claims for the same photo and entry stand.
     claimer = f"correction:{fixed['correction']['at']}"

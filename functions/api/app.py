@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from platescan import api, watch_api, web
 from platescan.auth import Caller, caller_from_event
+from platescan.errors import RequestRefused
 from platescan.observability import for_handler
 from platescan.settings import get_settings
 
@@ -174,13 +175,8 @@ def correct_reading(upload_id: str) -> dict[str, Any]:
     return watch_api.correct(caller().sub, upload_id, _body())
 
 
-@app.exception_handler(api.ApiError)
-def refuse(exc: api.ApiError) -> Response[Any]:
-    return _json(exc.status, {"message": exc.message})
-
-
-@app.exception_handler(watch_api.WatchError)
-def refuse_watch(exc: watch_api.WatchError) -> Response[Any]:
+@app.exception_handler(RequestRefused)
+def refuse(exc: RequestRefused) -> Response[Any]:
     return _json(exc.status, {"message": exc.message})
 
 

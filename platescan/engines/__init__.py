@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from platescan.engines.base import TextDetector
+from platescan.contract import ENGINES
+from platescan.engines.base import StoredPhoto, TextDetector
 
-ENGINES = ("rekognition", "onnx")
-
-__all__ = ["ENGINES", "TextDetector", "get_detector"]
+__all__ = ["ENGINES", "StoredPhoto", "TextDetector", "get_detector"]
 
 
 @cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -10,22 +11,28 @@ from platescan import aws
 from platescan.errors import DetectorUnavailable, UnsupportedImage
 
 
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A photo in S3 (one version of it, when known) and its upright width and height when
+    Read Metadata measured them."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    size: tuple[int, int] | None = None
+
+    def read(self) -> bytes:
+        return read_object(self.bucket, self.key, self.version_id)
+
+
 @runtime_checkable
 class TextDetector(Protocol):
     """A text detector; `detect` returns Rekognition DetectText's response shape."""
 
     name: str
 
-    def detect(
-        self,
-        *,
-        bucket: str,
-        key: str,
-        version_id: str | None = None,
-        size: tuple[int, int] | None = None,
-    ) -> dict:
-        """Detect text in the image stored at s3://bucket/key (optionally one version);
-        `size` is its upright width and height when known (Read Metadata measured it)."""
+    def detect(self, photo: StoredPhoto) -> dict:
+        """Detect text in the stored photo."""
         ...
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from platescan import aws
-from platescan.engines.base import read_object
+from platescan.engines.base import StoredPhoto
 from platescan.errors import DetectorThrottled, DetectorUnavailable, UnsupportedImage
 
 MIN_SIDE = 80  # Rekognition DetectText reads no image smaller than 80x80 pixels
@@ -37,21 +37,14 @@ class RekognitionDetector:
 
     name = "rekognition"
 
-    def detect(
-        self,
-        *,
-        bucket: str,
-        key: str,
-        version_id: str | None = None,
-        size: tuple[int, int] | None = None,
-    ) -> dict:
+    def detect(self, photo: StoredPhoto) -> dict:
         image: dict[str, Any]
-        if size is not None and min(size) < MIN_SIDE:
-            image = {"Bytes": enlarged(read_object(bucket, key, version_id))}
+        if photo.size is not None and min(photo.size) < MIN_SIDE:
+            image = {"Bytes": enlarged(photo.read())}
         else:
-            s3_object: dict[str, str] = {"Bucket": bucket, "Name": key}
-            if version_id:
-                s3_object["Version"] = version_id
+            s3_object: dict[str, str] = {"Bucket": photo.bucket, "Name": photo.key}
+            if photo.version_id:
+                s3_object["Version"] = photo.version_id
             image = {"S3Object": s3_object}
         try:
             response = rekognition_client().detect_text(Image=image)

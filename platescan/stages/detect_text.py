@@ -10,7 +10,7 @@ import time
 import platescan.aws  # noqa: F401
 from platescan.contract import DetectTextInput, DetectTextOutput
 from platescan.detections import lines_only
-from platescan.engines import get_detector
+from platescan.engines import StoredPhoto, get_detector
 from platescan.settings import get_settings
 from platescan.stages import elapsed_ms
 
@@ -23,10 +23,12 @@ def detect_text(event: DetectTextInput) -> DetectTextOutput:
     detector = get_detector(get_settings().detector_engine)
     width, height = obj.get("width"), obj.get("height")
     response = detector.detect(
-        bucket=obj["bucket"],
-        key=obj["key"],
-        version_id=obj["version_id"],
-        size=(width, height) if width and height else None,
+        StoredPhoto(
+            bucket=obj["bucket"],
+            key=obj["key"],
+            version_id=obj["version_id"],
+            size=(width, height) if width and height else None,
+        )
     )
     response.pop("ResponseMetadata", None)
     return {

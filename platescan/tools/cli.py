@@ -47,7 +47,7 @@ TOOLS = {
     ),
     "replay-dlq": (
         "platescan.tools.replay_dlq",
-        "put the dead-letter queue's events back into the pipeline or mark_failed",
+        "put dead-lettered events back: into the pipeline, mark_failed or the event bus",
     ),
 }
 

@@ -1,6 +1,6 @@
-"""replay-dlq: put what waits in the pipeline's dead-letter queue back where it belongs.
+"""replay-dlq: put what waits in the stack's dead-letter queues back where it belongs.
 
-The queue receives three kinds of message, and each needs its own replay:
+The pipeline's queue receives three kinds of message, and each needs its own replay:
 
 - an S3 `Object Created` event EventBridge could not deliver to the state machine: start
   the pipeline with it (named after the event, so replaying it twice starts one execution);
@@ -16,6 +16,8 @@ has looked. `--dry-run` reads and classifies without acting or deleting.
     export DEAD_LETTER_QUEUE_URL=$(pulumi stack output dead_letter_queue_url)
     export STATE_MACHINE_ARN=$(pulumi stack output state_machine_arn)
     export MARK_FAILED_FUNCTION=$(pulumi stack output mark_failed_function)
+    export ALERTS_DEAD_LETTER_QUEUE_URL=$(pulumi stack output alerts_dead_letter_queue_url)
+    export EVENT_BUS=$(pulumi stack output event_bus)
     python -m platescan replay-dlq --dry-run
     python -m platescan replay-dlq
 
@@ -33,12 +35,22 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from platescan import aws, records
+from platescan import aws, contract, records
 
 S3_EVENT = "s3-object-created"
 STATUS_CHANGE = "execution-status-change"
 DESTINATION = "lambda-destination"
+PLATE_MATCHED = "plate-matched"
 UNKNOWN = "unknown"
+# Results after which a message is deleted: it reached where it belongs.
+DONE_RESULTS = ("started", "already-started", "marked", "put")
+# What a dry run says it would do, by kind.
+WOULD = {
+    S3_EVENT: "would-start-execution",
+    STATUS_CHANGE: "would-invoke-mark-failed",
+    DESTINATION: "would-invoke-mark-failed",
+    PLATE_MATCHED: "would-put-event",
+}
 # How long a received message stays hidden while it is replayed.
 VISIBILITY_S = 120
 _NAME_UNSAFE = re.compile(r"[^0-9A-Za-z_-]")
@@ -51,6 +63,12 @@ class Targets:
     queue_url: str
     state_machine_arn: str
     mark_failed_function: str
+    alerts_queue_url: str
+    event_bus: str
+
+    def queues(self) -> list[tuple[str, str]]:
+        """Each queue to read, with the short name its lines carry."""
+        return [("pipeline", self.queue_url), ("alerts", self.alerts_queue_url)]
 
 
 @dataclass
@@ -87,6 +105,12 @@ def classify(body: Any) -> tuple[str, dict[str, Any] | None]:
         return S3_EVENT, body
     if source == "aws.states" and detail_type == "Step Functions Execution Status Change":
         return STATUS_CHANGE, body
+    if (
+        source == contract.PLATE_MATCHED_SOURCE
+        and detail_type == contract.PLATE_MATCHED_DETAIL_TYPE
+        and isinstance(body.get("detail"), dict)
+    ):
+        return PLATE_MATCHED, body
     return UNKNOWN, None
 
 
@@ -97,6 +121,8 @@ def _upload_id(kind: str, event: dict[str, Any] | None) -> str | None:
         if kind in (STATUS_CHANGE, DESTINATION) and event:
             started_with = json.loads(event["detail"].get("input") or "{}")
             return records.upload_id_from_key(started_with["detail"]["object"]["key"])
+        if kind == PLATE_MATCHED and event:
+            return str(event["detail"]["upload_id"])
     except (KeyError, TypeError, ValueError):
         return None
     return None
@@ -123,6 +149,8 @@ def replay_one(kind: str, event: dict[str, Any], targets: Targets) -> tuple[str,
         except sfn.exceptions.ExecutionAlreadyExists:
             return "start-execution", "already-started", "this event was replayed before"
         return "start-execution", "started", str(started["executionArn"])
+    if kind == PLATE_MATCHED:
+        return _put_event(event, targets.event_bus)
     answer = aws.client("lambda").invoke(
         FunctionName=targets.mark_failed_function,
         InvocationType="RequestResponse",
@@ -134,6 +162,26 @@ def replay_one(kind: str, event: dict[str, Any], targets: Targets) -> tuple[str,
     return "invoke-mark-failed", "marked", payload[:500]
 
 
+def _put_event(event: dict[str, Any], bus: str) -> tuple[str, str, str]:
+    """Put a dead-lettered event back on the bus as it was first put there."""
+    put = aws.client("events").put_events(
+        Entries=[
+            {
+                "Source": event["source"],
+                "DetailType": event["detail-type"],
+                "Detail": json.dumps(event["detail"]),
+                "Resources": list(event.get("resources") or []),
+                "EventBusName": bus,
+            }
+        ]
+    )
+    (entry,) = put["Entries"]
+    # PutEvents answers 200 with the entry's own error when that entry was refused.
+    if put.get("FailedEntryCount") or "EventId" not in entry:
+        return "put-event", "error", f"{entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"
+    return "put-event", "put", str(entry["EventId"])
+
+
 def replay(
     targets: Targets,
     *,
@@ -142,13 +190,28 @@ def replay(
     out: TextIO = sys.stdout,
 ) -> Summary:
     """Read every message once, replay (or only classify) it, print a line per message."""
-    sqs = aws.client("sqs")
     summary = Summary(dry_run=dry_run)
+    for name, url in targets.queues():
+        _replay_queue(name, url, targets, dry_run, limit, summary, out)
+    out.write(json.dumps(summary.as_json()) + "\n")
+    return summary
+
+
+def _replay_queue(
+    name: str,
+    url: str,
+    targets: Targets,
+    dry_run: bool,
+    limit: int | None,
+    summary: Summary,
+    out: TextIO,
+) -> None:
+    sqs = aws.client("sqs")
     seen: set[str] = set()
     to_release: list[str] = []  # receipt handles to make visible again at the end
     while limit is None or summary.found < limit:
         batch = sqs.receive_message(
-            QueueUrl=targets.queue_url,
+            QueueUrl=url,
             MaxNumberOfMessages=10,
             WaitTimeSeconds=1,
             VisibilityTimeout=VISIBILITY_S,
@@ -163,11 +226,9 @@ def replay(
                 continue
             seen.add(message["MessageId"])
             summary.found += 1
-            line = _handle(message, targets, dry_run, summary)
-            if line.get("result") in ("started", "already-started", "marked"):
-                sqs.delete_message(
-                    QueueUrl=targets.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+            line = {"queue": name, **_handle(message, targets, dry_run, summary)}
+            if line.get("result") in DONE_RESULTS:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 summary.replayed += 1
             else:
                 summary.left += 1
@@ -175,11 +236,7 @@ def replay(
             out.write(json.dumps(line) + "\n")
     for handle in to_release:
         # Visible again now: the next run, or a person, sees it without waiting.
-        sqs.change_message_visibility(
-            QueueUrl=targets.queue_url, ReceiptHandle=handle, VisibilityTimeout=0
-        )
-    out.write(json.dumps(summary.as_json()) + "\n")
-    return summary
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
 
 
 def _handle(
@@ -198,12 +255,13 @@ def _handle(
     attributes = message.get("MessageAttributes") or {}
     if "ERROR_CODE" in attributes:  # EventBridge says why it could not deliver
         line["delivery_error"] = attributes["ERROR_CODE"].get("StringValue")
+    if "TARGET_ARN" in attributes:  # which of the rule's targets it did not reach
+        line["target"] = attributes["TARGET_ARN"].get("StringValue")
     if event is None:
         line.update(action="left", result="unknown", message="not a shape this queue receives")
         return line
     if dry_run:
-        would = "start-execution" if kind == S3_EVENT else "invoke-mark-failed"
-        line.update(action=f"would-{would}", result="dry-run")
+        line.update(action=WOULD[kind], result="dry-run")
         return line
     try:
         action, result, detail = replay_one(kind, event, targets)
@@ -223,7 +281,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--queue-url",
         default=os.environ.get("DEAD_LETTER_QUEUE_URL"),
-        help="the dead-letter queue (pulumi stack output dead_letter_queue_url)",
+        help="the pipeline's dead-letter queue (pulumi stack output dead_letter_queue_url)",
     )
     parser.add_argument(
         "--state-machine-arn",
@@ -235,6 +293,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("MARK_FAILED_FUNCTION"),
         help="where status changes are replayed (pulumi stack output mark_failed_function)",
     )
+    parser.add_argument(
+        "--alerts-queue-url",
+        default=os.environ.get("ALERTS_DEAD_LETTER_QUEUE_URL"),
+        help="the alerts' dead-letter queue (pulumi stack output alerts_dead_letter_queue_url)",
+    )
+    parser.add_argument(
+        "--event-bus",
+        default=os.environ.get("EVENT_BUS"),
+        help="where Plate Matched events are put back (pulumi stack output event_bus)",
+    )
     parser.add_argument("--max", type=int, default=None, help="replay at most this many")
 
 
@@ -245,6 +313,8 @@ def main(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             ("--queue-url / DEAD_LETTER_QUEUE_URL", args.queue_url),
             ("--state-machine-arn / STATE_MACHINE_ARN", args.state_machine_arn),
             ("--mark-failed-function / MARK_FAILED_FUNCTION", args.mark_failed_function),
+            ("--alerts-queue-url / ALERTS_DEAD_LETTER_QUEUE_URL", args.alerts_queue_url),
+            ("--event-bus / EVENT_BUS", args.event_bus),
         )
         if not value
     ]
@@ -255,7 +325,13 @@ def main(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         print("--max must be 1 or more", file=sys.stderr)
         return 2
     summary = replay(
-        Targets(args.queue_url, args.state_machine_arn, args.mark_failed_function),
+        Targets(
+            args.queue_url,
+            args.state_machine_arn,
+            args.mark_failed_function,
+            args.alerts_queue_url,
+            args.event_bus,
+        ),
         dry_run=args.dry_run,
         limit=args.max,
         out=out,

@@ -184,10 +184,12 @@ def test_outputs_name_the_deployed_resources(deployment: Deployment) -> None:
         "site_url", "api_url", "uploads_bucket", "results_table", "state_machine_arn",
         "user_pool_id", "user_pool_client_id",
         "dead_letter_queue_url", "mark_failed_function", "alarm_topic_arn", "alarm_email",
-        "event_bus", "alerts_topic_arn",
+        "event_bus", "alerts_topic_arn", "alerts_dead_letter_queue_url",
     }  # fmt: skip
     queue = deployment.named("aws:sqs/queue:Queue", "platescan-events-dlq")
     assert outputs["dead_letter_queue_url"] == queue["url"]
+    alerts_queue = deployment.named("aws:sqs/queue:Queue", "platescan-alerts-dlq")
+    assert outputs["alerts_dead_letter_queue_url"] == alerts_queue["url"]
     assert outputs["mark_failed_function"] == f"platescan-{deployment.stack}-mark-failed"
     (distribution,) = deployment.of_type("aws:cloudfront/distribution:Distribution")
     (api,) = deployment.of_type("aws:apigatewayv2/api:Api")

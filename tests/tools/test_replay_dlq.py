@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
-from platescan import aws
+from platescan import aws, contract
 from platescan.local.runtime import LocalStack
 from platescan.tools import replay_dlq
 from tests.support import detections, line, plate_photo
@@ -113,7 +114,13 @@ def _queue_with(*bodies: Any) -> str:
     return url
 
 
-def _run(stack: LocalStack, url: str, *flags: str) -> tuple[int, list[dict[str, Any]]]:
+def _run(
+    stack: LocalStack,
+    url: str,
+    *flags: str,
+    alerts_url: str | None = None,
+    bus: str | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
     parser = argparse.ArgumentParser()
     replay_dlq.add_arguments(parser)
     args = parser.parse_args(
@@ -121,6 +128,8 @@ def _run(stack: LocalStack, url: str, *flags: str) -> tuple[int, list[dict[str, 
             "--queue-url", url,
             "--state-machine-arn", stack.state_machine_arn,
             "--mark-failed-function", "platescan-mark-failed",
+            "--alerts-queue-url", alerts_url or _queue_with(),
+            "--event-bus", bus or stack.config.event_bus,
             *flags,
         ]
     )  # fmt: skip
@@ -200,3 +209,139 @@ def test_missing_targets_are_named() -> None:
     replay_dlq.add_arguments(parser)
     args = parser.parse_args(["--queue-url", "https://sqs.example/q"])
     assert replay_dlq.main(args) == 2
+
+
+def _plate_matched(upload_id: str) -> dict[str, Any]:
+    """A "Plate Matched" event as the alert rule's dead-letter queue receives it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": contract.PLATE_MATCHED_DETAIL_TYPE,
+        "source": contract.PLATE_MATCHED_SOURCE,
+        "account": "123456789012",
+        "time": "2026-11-30T12:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "alert_id": f"{upload_id}-entry1",
+            "upload_id": upload_id,
+            "owner": "owner-1",
+            "plate_read": "7ABC123",
+            "confidence": 0.99,
+            "how": "exact",
+            "entry": {"entry_id": "entry1", "plate": "7ABC123", "label": "van"},
+            "source": "pipeline",
+        },
+    }
+
+
+def _alerts_dead_letters(*events: dict[str, Any]) -> str:
+    """The alerts' queue, each event with the attributes EventBridge adds to a dead letter."""
+    sqs = aws.client("sqs")
+    url = str(sqs.create_queue(QueueName=f"alerts-dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"])
+    for event in events:
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value}
+                for name, value in (
+                    ("ERROR_CODE", "SDK_CLIENT_ERROR"),
+                    ("TARGET_ARN", "arn:aws:sns:us-east-1:123456789012:platescan-alerts"),
+                )
+            },
+        )
+    return url
+
+
+def _listen(stack: LocalStack) -> str:
+    """A queue receiving every Plate Matched event on the stack's bus, as put there."""
+    sqs = aws.client("sqs")
+    url = str(sqs.create_queue(QueueName=f"listener-{uuid.uuid4().hex[:8]}")["QueueUrl"])
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events = aws.client("events")
+    events.put_rule(
+        Name="test-listener",
+        EventBusName=stack.config.event_bus,
+        EventPattern=json.dumps(contract.plate_matched_pattern()),
+    )
+    events.put_targets(
+        Rule="test-listener",
+        EventBusName=stack.config.event_bus,
+        Targets=[{"Id": "listener", "Arn": arn}],
+    )
+    return url
+
+
+def _heard(url: str) -> list[dict[str, Any]]:
+    messages = aws.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+def test_a_plate_matched_dead_letter_is_put_back_on_the_bus(stack: LocalStack) -> None:
+    # Given an alert the rule could not deliver, in the alerts' dead-letter queue
+    event = _plate_matched("Matched00000000000000000")
+    alerts_url = _alerts_dead_letters(event)
+    listener = _listen(stack)
+    # When the queues are replayed
+    status, lines = _run(stack, _queue_with(), alerts_url=alerts_url)
+    # Then the event is back on the stack's bus, as it was first put there
+    (line, summary) = lines
+    assert line["queue"] == "alerts" and line["kind"] == "plate-matched"
+    assert line["upload_id"] == "Matched00000000000000000"
+    assert line["action"] == "put-event" and line["result"] == "put"
+    assert line["target"].endswith(":platescan-alerts")
+    assert line["delivery_error"] == "SDK_CLIENT_ERROR"
+    (heard,) = _heard(listener)
+    assert heard["source"] == event["source"]
+    assert heard["detail-type"] == event["detail-type"]
+    assert heard["detail"] == event["detail"]
+    assert heard["id"] != event["id"]  # a new event: EventBridge gives each put its own id
+    # and the dead letter is gone
+    assert status == 0 and summary["replayed"] == 1 and summary["by_kind"] == {"plate-matched": 1}
+    assert _left(alerts_url) == 0
+
+
+def test_a_plate_matched_dead_letter_stays_when_the_bus_refuses_it(stack: LocalStack) -> None:
+    alerts_url = _alerts_dead_letters(_plate_matched("Refused00000000000000000"))
+    status, lines = _run(stack, _queue_with(), alerts_url=alerts_url, bus="no-such-bus")
+    assert lines[0]["kind"] == "plate-matched" and lines[0]["result"] == "error"
+    assert status == 1 and lines[-1]["left"] == 1
+    assert _left(alerts_url) == 1  # kept for the next run, visible again at once
+    # once the bus is right, the same message goes through and is deleted
+    listener = _listen(stack)
+    status, lines = _run(stack, _queue_with(), alerts_url=alerts_url)
+    assert status == 0 and lines[0]["result"] == "put"
+    assert [e["detail"]["upload_id"] for e in _heard(listener)] == ["Refused00000000000000000"]
+    assert _left(alerts_url) == 0
+
+
+def test_a_dry_run_puts_no_plate_matched_event(stack: LocalStack) -> None:
+    alerts_url = _alerts_dead_letters(_plate_matched("DryMatch0000000000000000"))
+    listener = _listen(stack)
+    status, lines = _run(stack, _queue_with(), "--dry-run", alerts_url=alerts_url)
+    assert lines[0]["action"] == "would-put-event" and lines[0]["result"] == "dry-run"
+    assert lines[-1]["replayed"] == 0 and lines[-1]["left"] == 1 and status == 1
+    assert _heard(listener) == []
+    assert _left(alerts_url) == 1
+
+
+def test_an_entry_putevents_refused_is_reported_and_kept(stack: LocalStack) -> None:
+    # PutEvents answers 200 and says in the entry that it was refused (throttling, an
+    # internal failure); the message must then stay, as for a refused call.
+    alerts_url = _alerts_dead_letters(_plate_matched("EntryFail000000000000000"))
+    with Stubber(aws.client("events")) as events:
+        events.add_response(
+            "put_events",
+            {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"}],
+            },
+        )
+        status, lines = _run(stack, _queue_with(), alerts_url=alerts_url)
+        events.assert_no_pending_responses()
+    assert lines[0]["result"] == "error"
+    assert lines[0]["message"] == "ThrottlingException: slow down"
+    assert status == 1 and _left(alerts_url) == 1

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from platescan import aws
 from platescan.detections import DetectTextResponse
-from platescan.engines import get_detector
+from platescan.engines import StoredPhoto, get_detector
 from platescan.engines.onnx import CONFIDENT, detect_bytes, detect_image, validator_is_sure
 from platescan.engines.onnx import strategy as onnx_strategy
 from platescan.engines.onnx.decoding import ALNUM, Recognised, format_guided
@@ -135,7 +135,7 @@ def test_detector_reads_the_s3_object_upright(bucket: str) -> None:
     stored.save(data, "JPEG", quality=92, exif=exif.tobytes())
     boto3.client("s3").put_object(Bucket=bucket, Key="uploads/u1/car.jpg", Body=data.getvalue())
     # When the onnx detector reads it from S3
-    response = get_detector("onnx").detect(bucket=bucket, key="uploads/u1/car.jpg")
+    response = get_detector("onnx").detect(StoredPhoto(bucket=bucket, key="uploads/u1/car.jpg"))
     # Then the plate is read as a person sees the photo
     plates = read_plates(response)
     assert plates and plates[0]["text"] == "7ABC123"
@@ -144,7 +144,7 @@ def test_detector_reads_the_s3_object_upright(bucket: str) -> None:
 
 def test_a_missing_object_is_rejected_not_retried(bucket: str) -> None:
     with pytest.raises(UnsupportedImage, match="no longer exists"):
-        get_detector("onnx").detect(bucket=bucket, key="uploads/u2/gone.jpg")
+        get_detector("onnx").detect(StoredPhoto(bucket=bucket, key="uploads/u2/gone.jpg"))
 
 
 def _recognised(text: str, probs: list[dict[str, float]]) -> Recognised:

@@ -13,7 +13,7 @@ from moto import mock_aws
 from PIL import Image as PILImage
 
 from platescan import aws
-from platescan.engines import get_detector, rekognition
+from platescan.engines import StoredPhoto, get_detector, rekognition
 from platescan.engines.rekognition import RekognitionDetector, map_client_error
 from platescan.errors import DetectorThrottled, DetectorUnavailable, UnsupportedImage
 from platescan.plates import read_plates
@@ -49,7 +49,7 @@ def test_detect_returns_rekognitions_response_and_read_plates_reads_it(
     # Given Rekognition finds the plate line in the photo
     rekognition_returns({"TextDetections": [PLATE_LINE], "TextModelVersion": "3.0"})
     # When the engine detects text on the object
-    response = RekognitionDetector().detect(bucket="uploads", key="uploads/u1/car.jpg")
+    response = RekognitionDetector().detect(StoredPhoto(bucket="uploads", key="uploads/u1/car.jpg"))
     # Then the response is DetectText's shape and the same validator reads its plate
     assert response["TextModelVersion"] == "3.0"
     assert response["TextDetections"][0]["DetectedText"] == "7ABC123"
@@ -93,7 +93,7 @@ def test_errors_raised_by_the_service_come_out_named(
 ) -> None:
     rekognition_returns(_client_error("ThrottlingException"))
     with pytest.raises(DetectorThrottled) as caught:
-        RekognitionDetector().detect(bucket="uploads", key="k", version_id="v1")
+        RekognitionDetector().detect(StoredPhoto(bucket="uploads", key="k", version_id="v1"))
     assert isinstance(caught.value.__cause__, ClientError)
 
 
@@ -138,7 +138,7 @@ def test_a_photo_under_rekognitions_minimum_is_enlarged_and_sent_as_bytes(
     )
     # When the engine reads it
     response = RekognitionDetector().detect(
-        bucket="uploads", key="uploads/u1/small.jpg", size=(60, 30)
+        StoredPhoto(bucket="uploads", key="uploads/u1/small.jpg", size=(60, 30))
     )
     # Then Rekognition got the photo enlarged to 80 px on its short side, shape kept
     (image,) = recording.images
@@ -150,5 +150,7 @@ def test_a_photo_under_rekognitions_minimum_is_enlarged_and_sent_as_bytes(
 def test_a_photo_of_rekognitions_minimum_is_read_from_s3_as_before(
     recording: _RecordingRekognition,
 ) -> None:
-    RekognitionDetector().detect(bucket="uploads", key="k", version_id="v1", size=(80, 80))
+    RekognitionDetector().detect(
+        StoredPhoto(bucket="uploads", key="k", version_id="v1", size=(80, 80))
+    )
     assert recording.images == [{"S3Object": {"Bucket": "uploads", "Name": "k", "Version": "v1"}}]

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from platescan.detections import DetectTextResponse
-from platescan.engines.base import read_object
+from platescan.engines.base import StoredPhoto
 from platescan.engines.onnx.models import MODEL_VERSION
 from platescan.engines.onnx.pool import Pool, worker_count
 from platescan.errors import UnsupportedImage
@@ -92,12 +92,8 @@ class OnnxDetector:
 
     def detect(
         self,
-        *,
-        bucket: str,
-        key: str,
-        version_id: str | None = None,
-        size: tuple[int, int] | None = None,
+        photo: StoredPhoto,
     ) -> dict:
         # The size is not needed: the photo's bytes are read here, and a small photo is
         # enlarged before it is read (strategy.read_photo).
-        return detect_bytes(read_object(bucket, key, version_id))
+        return detect_bytes(photo.read())

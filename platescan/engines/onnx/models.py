@@ -16,7 +16,7 @@ import numpy as np
 from platescan.engines.onnx.decoding import EMPTY, Decoder, Recognised
 
 MODEL_VERSION = "rapidocr-3.10/PP-OCRv6-small"
-FULL_DET_LIMIT = 960  # longest side the full photo is detected at (DESIGN.md: ~0.28 s)
+FULL_DET_LIMIT = 960  # longest side the full photo is detected at (about 0.28 s a photo on 2 cores)
 # The recogniser's input is padded to at least this width:height (rapidocr pads to 320:48,
 # 6.7). A plate crop is 2-4 wide, so the padding was most of the work: at 4, the US set
 # reads one photo more for 13% less CPU; at 3.3 and below, it reads worse.
