@@ -93,6 +93,9 @@ class DataFolder:
         saved: set[str] = set()
         if index.is_file():
             s3 = aws.client("s3")
+            # Versions come back under their ids only into a versioned bucket (as the stack's
+            # is; a tool restoring into a bucket of its own gets the same).
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
             for line in index.read_text(encoding="utf-8").splitlines():
                 entry = json.loads(line)
                 data = (folder / entry["file"]).read_bytes()
