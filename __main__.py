@@ -53,6 +53,7 @@ monitoring = Monitoring(
         config=cfg,
         state_machine_arn=pipeline.state_machine.arn,
         dead_letter_queue_name=pipeline.dead_letter_queue.name,
+        alerts_dead_letter_queue_name=alerts.dead_letter_queue.name,
         function_names={
             **{fn: f.function.name for fn, f in pipeline.functions.items()},
             "api": api.handler.function.name,

@@ -36,6 +36,8 @@ class MonitoringArgs:
     config: StackConfig
     state_machine_arn: pulumi.Input[str]
     dead_letter_queue_name: pulumi.Input[str]
+    # Plate Matched events their targets (e-mail, webhook) could not take.
+    alerts_dead_letter_queue_name: pulumi.Input[str]
     function_names: Mapping[str, pulumi.Input[str]]
     # EventBridge rules whose targets have the dead-letter queue, by a short key.
     rule_names: Mapping[str, pulumi.Input[str]]
@@ -136,6 +138,15 @@ class Monitoring(pulumi.ComponentResource):
                 "AWS/SQS",
                 "ApproximateNumberOfMessagesVisible",
                 {"QueueName": args.dead_letter_queue_name},
+                statistic="Maximum",
+            ),
+            alarm(
+                "alert-dead-letters",
+                "Alerts their e-mail or webhook target did not take are waiting in the alerts' "
+                "dead-letter queue: fix the target, then python -m platescan replay-dlq",
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                {"QueueName": args.alerts_dead_letter_queue_name},
                 statistic="Maximum",
             ),
         ]

@@ -149,9 +149,10 @@ def test_alarms_cover_executions_dead_letters_and_every_function(
         assert alarm["alarmActions"] == [topic["arn"]]
         if alarm["namespace"] == "AWS/States":
             assert alarm["dimensions"] == {"StateMachineArn": machine}
-    queue = deployment.named("aws:sqs/queue:Queue", "platescan-events-dlq")
-    (dlq_alarm,) = [a for a in alarms if a["namespace"] == "AWS/SQS"]
-    assert dlq_alarm["dimensions"] == {"QueueName": queue["name"]}
+    # both dead-letter queues, the pipeline's and the alerts', are watched
+    queues = {q["name"] for q in deployment.of_type("aws:sqs/queue:Queue") if "dlq" in q["name"]}
+    watched = {a["dimensions"]["QueueName"] for a in alarms if a["namespace"] == "AWS/SQS"}
+    assert len(queues) == 2 and watched == queues
 
 
 def test_the_alarm_email_is_subscribed_only_when_configured(
