@@ -68,6 +68,17 @@ def _keep_version_id(bucket: str, key: str, given: str, kept: str) -> None:
             return
 
 
+def _forget(folder: Path, names: set[str]) -> None:
+    """Drop kept object versions: out of the index first, so it never names a missing file."""
+    index = folder / "objects.jsonl"
+    if index.is_file():
+        lines = index.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if json.loads(line)["file"] not in names]
+        _write_atomically(index, "".join(line + "\n" for line in kept).encode())
+    for name in names:
+        (folder / name).unlink(missing_ok=True)
+
+
 class DataFolder:
     """One folder holding a local stack's objects and items between runs."""
 
@@ -218,6 +229,12 @@ class DataFolder:
                 per_key.setdefault(item["Key"], []).append(item["VersionId"])
             for key, versions in per_key.items():
                 found += [(key, version_id) for version_id in reversed(versions)]
+        # Versions deleted since the last save (a user deleted an upload) are dropped from
+        # the folder too: a deleted photo must not come back at the next start.
+        gone = saved - {_version_name(key, version_id) for key, version_id in found}
+        if gone:
+            _forget(folder, gone)
+            saved -= gone
         for key, version_id in found:
             name = _version_name(key, version_id)
             if name in saved:

@@ -43,6 +43,32 @@ def test_a_record_and_its_photo_survive_a_restart(
     assert kept == plate_photo("7ABC123")
 
 
+def test_a_deleted_photo_does_not_come_back_after_a_restart(
+    stack_factory: Callable[..., LocalStack],
+    rekognition_returns: Callable[[Any], None],
+    tmp_path: Path,
+) -> None:
+    rekognition_returns(READING)
+    data = tmp_path / "data"
+    # Given a processed photo that was kept, then deleted (every version, as DELETE does)
+    first = _start(stack_factory, data)
+    upload_id = first.put_photo(plate_photo("7ABC123"), "car.jpg", content_type="image/jpeg")
+    key = first.wait_for(upload_id)["key"]
+    assert first.data is not None
+    first.data.save(BUCKET, [])
+    s3 = aws.client("s3")
+    for version in s3.list_object_versions(Bucket=BUCKET, Prefix=key)["Versions"]:
+        s3.delete_object(Bucket=BUCKET, Key=key, VersionId=version["VersionId"])
+    first.stop()
+    # When the service starts again on the same folder
+    second = _start(stack_factory, data)
+    # Then the photo is gone for good: not in the bucket, not in the folder, not processed
+    assert "Versions" not in s3.list_object_versions(Bucket=BUCKET, Prefix=key)
+    kept = (data / "s3" / BUCKET / "objects.jsonl").read_text(encoding="utf-8")
+    assert key not in kept
+    assert second.executions() == []
+
+
 def test_every_version_of_a_photo_survives_a_restart_under_its_version_id(
     stack_factory: Callable[..., LocalStack],
     rekognition_returns: Callable[[Any], None],
