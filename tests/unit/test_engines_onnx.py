@@ -21,6 +21,7 @@ from platescan.engines.onnx import CONFIDENT, detect_bytes, detect_image, valida
 from platescan.engines.onnx import strategy as onnx_strategy
 from platescan.engines.onnx.decoding import ALNUM, Recognised, format_guided
 from platescan.engines.onnx.geometry import TextLine
+from platescan.engines.onnx.models import quick_detector_path
 from platescan.engines.onnx.pool import Pool
 from platescan.errors import DetectorTimeout, UnsupportedImage
 from platescan.plates import read_plates
@@ -275,7 +276,7 @@ def test_a_photo_still_in_doubt_gets_a_sensitive_look_kept_only_if_it_settles_it
     monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
     monkeypatch.setattr(onnx_strategy, "focused_lines", focused)
     image = np.zeros((720, 900, 3), np.uint8)  # within the usual scale: no full-size look
-    lines, found = onnx_strategy.read_image(object(), image, sure)  # type: ignore[arg-type]
+    lines, found = onnx_strategy.look_closely(object(), image, sure)  # type: ignore[arg-type]
     assert looks == [False, True]
     if sure_after_second_look:
         # The sign re-detected at the same spot is not added twice; the faint plate is.
@@ -287,17 +288,69 @@ def test_a_photo_still_in_doubt_gets_a_sensitive_look_kept_only_if_it_settles_it
 
 
 def test_a_clear_photo_gets_no_second_look(monkeypatch: pytest.MonkeyPatch) -> None:
-    looks: list[bool] = []
+    looks: list[tuple[bool, bool]] = []
     plate = _line("7ABC123", 60)
 
-    def read_lines(models: object, image: np.ndarray, limit: int, *, fallback: bool = False):
-        looks.append(fallback)
+    def read_lines(
+        models: object,
+        image: np.ndarray,
+        limit: int,
+        *,
+        fallback: bool = False,
+        quick: bool = False,
+    ) -> tuple[list, list]:
+        looks.append((quick, fallback))
         return [plate], [(1.7, plate)]
 
     monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
     image = np.zeros((720, 900, 3), np.uint8)
     onnx_strategy.read_image(object(), image, lambda response: True)  # type: ignore[arg-type]
-    assert looks == [False]
+    assert looks == [(True, False)]  # the glance alone
+
+
+def test_a_glance_in_doubt_is_replaced_by_the_closer_look(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looks: list[bool] = []
+    glanced, closer = _line("METRO20", 40), _line("2DA044", 40)
+
+    def read_lines(
+        models: object,
+        image: np.ndarray,
+        limit: int,
+        *,
+        fallback: bool = False,
+        quick: bool = False,
+    ) -> tuple[list, list]:
+        looks.append(quick)
+        line = glanced if quick else closer
+        return [line], [(1.5, line)]
+
+    def focused(models: object, image: np.ndarray, line: TextLine) -> list:
+        return [TextLine(line.text, 0.95, line.quad)]
+
+    def sure(response: DetectTextResponse) -> bool:
+        return "2DA044" in _texts(response)
+
+    monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
+    monkeypatch.setattr(onnx_strategy, "focused_lines", focused)
+    image = np.zeros((720, 900, 3), np.uint8)
+    lines, found = onnx_strategy.read_image(object(), image, sure)  # type: ignore[arg-type]
+    assert looks == [True, False]
+    # Only the closer look's lines: the glance's would vote beside them.
+    assert [line.text for line in lines + found] == ["2DA044"]
+
+
+def test_the_glance_uses_the_quick_detector_of_onnxocrs_wheel() -> None:
+    assert quick_detector_path().is_file()
+    assert "site-packages" in str(quick_detector_path())
+    pool = Pool(1, validator_is_sure)
+    rgb = np.ascontiguousarray(np.asarray(render_plate(["7ABC123"])))
+    plates = read_plates(dict(pool.submit(rgb, timeout_s=60)))
+    assert plates[0]["text"] == "7ABC123"
+    spent = pool.cpu_seconds()
+    assert spent["quick detector"] > 0
+    assert spent["detector"] == 0  # a clear plate: the small detector never ran
 
 
 def render_eu_plate(code: str, text: str) -> Image.Image:

@@ -1,4 +1,11 @@
-"""How closely to look at a photo: the first look, focused re-reads, the sensitive looks.
+"""How closely to look at a photo: a glance, the first look, focused re-reads, the
+sensitive looks.
+
+A glance comes first: the photo's lines from a tiny detector (a ninth of the small
+detector's CPU), focused re-reads of its plate-like ones, and the stop rule asked. Most
+photos end there. On the US set the glance settles most photos and the whole engine's CPU
+a photo fell by about 40%, with top-1 unchanged (some photos read better, as many worse:
+the tiny detector misses faint text, and a photo it leaves in doubt gets the closer look).
 
 Beyond the full-photo lines that Rekognition would return, the engine looks closer at
 whatever could be a plate, until a stop rule says a plate is read with little doubt
@@ -53,6 +60,10 @@ MAX_FOCUS = 4  # plate-like lines re-read per photo; more costs time for little 
 # wide enough that the rest of a plate split at a gap ("1234  BCD") is in the crop.
 FOCUS_PAD_X = 1.5
 FOCUS_PAD_Y = 0.6
+# A plate-like line this tall (a share of the photo's height) makes the photo a close-up,
+# which the glance does not settle: its characters reach the photo's edges, where the
+# quick detector's boxes were seen to cut the first or last one (123ABC read as L23ABC).
+GLANCE_MAX_HEIGHT = 0.2
 # Text-map thresholds of the second, full-resolution look: lower than rapidocr's defaults
 # (0.3 / 0.5) because a small, distant plate gives a weak text map. Measured on the US set,
 # using them for every photo loses as many plates (boxes change shape) as it finds.
@@ -92,7 +103,26 @@ def read_photo(
 def read_image(
     models: Models, image: np.ndarray, sure: StopRule
 ) -> tuple[list[TextLine], list[TextLine]]:
-    """Lines of the whole photo, and focused re-reads of its plate-like lines."""
+    """Lines of the whole photo, and focused re-reads of its plate-like lines: a glance with
+    the quick detector first, and the closer look only when the glance leaves doubt."""
+    lines, likely = read_lines(models, image, FULL_DET_LIMIT, quick=True)
+    close_up = any(text_height(line) >= GLANCE_MAX_HEIGHT * image.shape[0] for _, line in likely)
+    if likely and not close_up:
+        if _sure(sure, lines, image):
+            return lines, []
+        focused = focus(models, image, likely, known=lines, sure=sure)
+        if _sure(sure, lines + focused, image):
+            return lines, focused
+    # In doubt: the glance's lines are dropped rather than merged, so a photo in doubt is
+    # read exactly as it was before the glance existed (its boxes differ from the small
+    # detector's, and two shapes of one line would vote twice).
+    return look_closely(models, image, sure)
+
+
+def look_closely(
+    models: Models, image: np.ndarray, sure: StopRule
+) -> tuple[list[TextLine], list[TextLine]]:
+    """The small detector's lines and focused re-reads, then the sensitive looks."""
     lines, likely = read_lines(models, image, FULL_DET_LIMIT)
     sensitive = False
     if max((weight for weight, _ in likely), default=0.0) < PLAUSIBLE_PLATE and (
@@ -127,13 +157,14 @@ def read_image(
 
 
 def read_lines(
-    models: Models, image: np.ndarray, limit: int, *, fallback: bool = False
+    models: Models, image: np.ndarray, limit: int, *, fallback: bool = False, quick: bool = False
 ) -> tuple[list[TextLine], list[tuple[float, TextLine]]]:
-    """The photo's lines at one scale, and the plate-like ones weighted for a second look."""
+    """The photo's lines at one scale, and the plate-like ones weighted for a second look;
+    `quick` detects them with the quick detector, `fallback` with the sensitive text map."""
     if fallback:
         quads = models.detect(image, limit, thresh=FALLBACK_THRESH, box_thresh=FALLBACK_BOX_THRESH)
     else:
-        quads = models.detect(image, limit)
+        quads = models.detect(image, limit, quick=quick)
     crops = [crop_quad(image, q, pad_x=0.04, pad_y=0.06)[0] for q in quads]
     lines: list[TextLine] = []
     likely: list[tuple[float, TextLine]] = []
