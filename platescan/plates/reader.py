@@ -57,6 +57,10 @@ OFF_HINT_PENALTY = 0.55
 # Without a hint, a state or country name read on the photo (CALIFORNIA, BRASIL) hints at
 # its region: formats of other regions start behind by this much.
 IMPLIED_OFF_HINT_PENALTY = 0.8
+# A European band's country code read at a plate's left end: other countries' formats
+# start this far behind for that plate (a code is small and can be misread, so less than
+# a hint the caller gives).
+BAND_OFF_HINT_PENALTY = 0.7
 # Below this evidence (before calibration) a group of readings is not reported as a plate.
 MIN_PLATE_SCORE = 0.3
 # A second plate in the same photo needs stronger evidence than the first.
@@ -154,6 +158,7 @@ def _box_of(detection: dict) -> Box:
 class _Hint:
     regions: set[str]
     penalty: float
+    given: bool = False  # by the caller (the stack's region), not read on the photo
 
 
 def _format_weight(match: FormatMatch, hinted: _Hint | None) -> float:
@@ -333,6 +338,25 @@ def _band_code(line: _Line, lines: list[_Line], *, inside: bool) -> str | None:
     return None
 
 
+def _band_hint(line: _Line, lines: list[_Line], hinted: _Hint | None) -> _Hint | None:
+    """The hint for one line's readings: a European band's country code read at its left
+    end says which country's formats the plate follows (a Portuguese 6854BO, not a US
+    6854B0), more surely than a state or country name elsewhere on the photo. A region the
+    caller gave is kept: it was chosen for this stack, and a misread code must not undo it.
+    """
+    if hinted is not None and hinted.given:
+        return hinted
+    code = _band_code(line, lines, inside=False)
+    if code is None:
+        # Inside the line only when the line reads it: a D standing alone over the first
+        # character of 0SG719 is that 0 misread, and says nothing of 0SG719's country.
+        glued = _band_code(line, lines, inside=True)
+        if glued is None or not compact(line.raw).startswith(glued):
+            return hinted
+        code = glued
+    return _Hint({band_codes()[code]}, BAND_OFF_HINT_PENALTY)
+
+
 def _line_pieces(line: _Line, lines: list[_Line]) -> list[tuple[str, float]]:
     """A line's pieces; when a band code starts it, the registration without the code is
     the whole reading, and the text with the code counts as a cut piece would."""
@@ -356,6 +380,7 @@ def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
     for line in lines:
         ruled_out = _ruled_out_by_words_above(line, lines)
         on_plate = _on_a_plate(line, lines)
+        line_hint = _band_hint(line, lines, hinted)
         for piece, weight in _line_pieces(line, lines):
             if is_stop_word(piece):
                 continue
@@ -369,7 +394,7 @@ def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
                     line.box,
                     (line.id,),
                     two_line=False,
-                    hinted=hinted,
+                    hinted=line_hint,
                     ruled_out=ruled_out,
                     on_plate=on_plate,
                 )
@@ -387,7 +412,7 @@ def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
                 box,
                 tuple(part.id for part in run),
                 two_line=False,
-                hinted=hinted,
+                hinted=_band_hint(run[0], lines, hinted),
             )
         )
     for upper in lines:
@@ -503,7 +528,7 @@ def _printed_on(small: dict, plate: dict) -> bool:
 def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dict]:
     """Plate readings in a DetectText response, best first; [] when no plate is found."""
     regions = regions_for_hint(region_hint)
-    hinted = _Hint(regions, OFF_HINT_PENALTY) if regions is not None else None
+    hinted = _Hint(regions, OFF_HINT_PENALTY, given=True) if regions is not None else None
     if hinted is None:
         implied = _implied_regions(detections)
         if len(implied) == 1:

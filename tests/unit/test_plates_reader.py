@@ -504,3 +504,16 @@ def test_a_second_car_s_plate_is_still_a_plate() -> None:
     # A smaller plate elsewhere on the photo (another car) is not printed on the first
     detections = _numbered(line("7ABC123", PLATE_BOX), line("6MTP929", (100, 300, 180, 324)))
     assert [p["text"] for p in read_plates(detections)] == ["7ABC123", "6MTP929"]
+
+
+def test_the_bands_country_code_says_which_countrys_layout_the_plate_follows() -> None:
+    # Given a Portuguese NN-NN-LL plate whose letter O the recogniser leans to read as 0,
+    # with the band's P read on its own at the plate's left end
+    plate = [line("6854B0", (428, 661, 606, 728), 0.99), line("6854BO", (428, 661, 606, 728), 0.25)]
+    band = line("P", (410, 696, 425, 731), 1.0)
+    # Then Portugal's layout wins, the letter kept where a letter is due
+    assert read_plates(_numbered(band, *plate))[0]["text"] == "6854BO"
+    # And without the band, nothing tells it from a US plate that reads 6854B0
+    assert read_plates(_numbered(*plate))[0]["text"] == "6854B0"
+    # A region the caller gave still decides
+    assert read_plates(_numbered(band, *plate), region_hint="US")[0]["text"] == "6854B0"
