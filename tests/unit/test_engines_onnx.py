@@ -17,7 +17,14 @@ from PIL import Image, ImageDraw, ImageFont
 from platescan import aws
 from platescan.detections import DetectTextResponse
 from platescan.engines import StoredPhoto, get_detector
-from platescan.engines.onnx import CONFIDENT, detect_bytes, detect_image, validator_is_sure
+from platescan.engines.onnx import (
+    CONFIDENT,
+    GLANCE_CONFIDENT,
+    detect_bytes,
+    detect_image,
+    validator_is_sure,
+    validator_is_sure_of_the_glance,
+)
 from platescan.engines.onnx import strategy as onnx_strategy
 from platescan.engines.onnx.decoding import ALNUM, Recognised, format_guided
 from platescan.engines.onnx.geometry import TextLine
@@ -339,6 +346,76 @@ def test_a_glance_in_doubt_is_replaced_by_the_closer_look(
     assert looks == [True, False]
     # Only the closer look's lines: the glance's would vote beside them.
     assert [line.text for line in lines + found] == ["2DA044"]
+
+
+@pytest.mark.parametrize(("glance_settles", "looks_expected"), [(True, 1), (False, 2)])
+def test_the_glance_settles_a_photo_only_when_its_own_rule_holds_too(
+    monkeypatch: pytest.MonkeyPatch, glance_settles: bool, looks_expected: int
+) -> None:
+    looks: list[bool] = []
+    plate = _line("7ABC123", 60)
+
+    def read_lines(
+        models: object,
+        image: np.ndarray,
+        limit: int,
+        *,
+        fallback: bool = False,
+        quick: bool = False,
+    ) -> tuple[list, list]:
+        looks.append(quick)
+        return [plate], [(1.7, plate)]
+
+    def focused(models: object, image: np.ndarray, line: TextLine) -> list:
+        return [line]
+
+    monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
+    monkeypatch.setattr(onnx_strategy, "focused_lines", focused)
+    image = np.zeros((720, 900, 3), np.uint8)
+    onnx_strategy.read_image(
+        object(),  # type: ignore[arg-type]
+        image,
+        lambda response: True,
+        lambda response: glance_settles,
+    )
+    assert len(looks) == looks_expected
+    assert looks[0] is True  # the glance always comes first
+
+
+def test_the_glance_needs_more_confidence_than_the_closer_look() -> None:
+    assert GLANCE_CONFIDENT > CONFIDENT
+    response = detect_image(render_plate(["7ABC123"]))
+    confidence = float(read_plates(response)[0]["confidence"])
+    assert validator_is_sure_of_the_glance(cast(DetectTextResponse, response)) == (
+        confidence >= GLANCE_CONFIDENT
+    )
+    assert validator_is_sure(cast(DetectTextResponse, response), at=confidence)
+    assert not validator_is_sure(cast(DetectTextResponse, response), at=confidence + 0.01)
+
+
+def test_a_plate_rows_third_read_is_stretched_wider() -> None:
+    crop = np.zeros((96, 200, 3), np.uint8)
+    assert onnx_strategy.stretch(crop).shape == (96, 300, 3)
+
+
+def test_each_plate_row_box_is_read_three_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    widths: list[list[int]] = []
+    pool = Pool(1, lambda response: False)
+    models = pool._models()
+    real = models.recognise
+
+    def recording(crops: list[np.ndarray]) -> list[Recognised]:
+        widths.append([crop.shape[1] for crop in crops])
+        return real(crops)
+
+    monkeypatch.setattr(models, "recognise", recording)
+    image = np.ascontiguousarray(np.asarray(render_plate(["7ABC123"]))[:, :, ::-1])
+    quad = np.array([[250, 235], [390, 235], [390, 275], [250, 275]], np.float32)
+    onnx_strategy.focused_lines(models, image, TextLine("7ABC123", 0.9, quad))
+    (crops,) = widths
+    # The row's box as cropped, contrast-normalised and stretched, then the line's own crop.
+    assert len(crops) >= 4
+    assert crops[2] == round(crops[0] * onnx_strategy.ROW_STRETCH)
 
 
 def test_the_glance_uses_the_quick_detector_of_onnxocrs_wheel() -> None:

@@ -31,12 +31,14 @@ from platescan.plates.reader import read_plates
 
 __all__ = [
     "CONFIDENT",
+    "GLANCE_CONFIDENT",
     "MODEL_VERSION",
     "OnnxDetector",
     "detect_bytes",
     "detect_image",
     "get_pool",
     "validator_is_sure",
+    "validator_is_sure_of_the_glance",
 ]
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -44,12 +46,22 @@ DEFAULT_TIMEOUT_S = 30.0
 # about 97% right on the US set), the engine stops looking: a clear first look gets no
 # focused re-reads, and a photo in doubt no more of them than it takes to be sure.
 CONFIDENT = 0.6
+# The glance (the tiny detector's lines) settles a photo only at this confidence: its boxes
+# cut a character more often (an Italian band's I glued on as H). At 0.6 the hard synthetic
+# set read 2 photos fewer than without a glance; at 0.8, one fewer, and the US set as many
+# or more, for less CPU than the closer look on every photo.
+GLANCE_CONFIDENT = 0.8
 
 
-def validator_is_sure(response: DetectTextResponse) -> bool:
+def validator_is_sure(response: DetectTextResponse, at: float = CONFIDENT) -> bool:
     """The engine's stop rule: the validator already reads a plate with little doubt."""
     plates = read_plates(dict(response))
-    return bool(plates) and float(plates[0]["confidence"]) >= CONFIDENT
+    return bool(plates) and float(plates[0]["confidence"]) >= at
+
+
+def validator_is_sure_of_the_glance(response: DetectTextResponse) -> bool:
+    """The glance's stop rule: the validator reads a plate with very little doubt."""
+    return validator_is_sure(response, GLANCE_CONFIDENT)
 
 
 _POOL_LOCK = threading.Lock()
@@ -62,7 +74,7 @@ def get_pool() -> Pool:
     if _POOL is None:
         with _POOL_LOCK:
             if _POOL is None:
-                _POOL = Pool(worker_count(), validator_is_sure)
+                _POOL = Pool(worker_count(), validator_is_sure, validator_is_sure_of_the_glance)
     return _POOL
 
 

@@ -34,12 +34,14 @@ def worker_count() -> int:
 class Pool:
     """Worker threads, each holding its own models, loaded on the thread's first photo.
 
-    `sure` is the stop rule every photo is read with (see `strategy`).
+    `sure` is the stop rule every photo is read with, and `glance_sure` the one that must
+    also hold for the glance alone to settle a photo (see `strategy`).
     """
 
-    def __init__(self, workers: int, sure: StopRule) -> None:
+    def __init__(self, workers: int, sure: StopRule, glance_sure: StopRule | None = None) -> None:
         self.workers = workers
         self.sure = sure
+        self.glance_sure = glance_sure
         self._local = threading.local()
         self._loaded: list[Models] = []
         self._loaded_lock = threading.Lock()
@@ -66,7 +68,7 @@ class Pool:
 
     def _run(self, rgb: np.ndarray) -> DetectTextResponse:
         image = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-        lines, focused = read_photo(self._models(), image, self.sure)
+        lines, focused = read_photo(self._models(), image, self.sure, self.glance_sure)
         height, width = image.shape[:2]
         return to_response(lines + focused, width, height)
 
