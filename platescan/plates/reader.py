@@ -66,6 +66,9 @@ MIN_PLATE_SCORE = 0.3
 # A second plate in the same photo needs stronger evidence than the first.
 MIN_EXTRA_PLATE_SCORE = 0.4
 MAX_CANDIDATES = 5
+# Two readings of one plate that differ only by O/0, Q/0 or I/1 are tied when their
+# evidence differs by at most this much (a hundredth: well under what one more vote adds).
+SAME_GLYPH_TIE = 0.01
 MIN_LEN, MAX_LEN = 4, 10  # an Indian registration has ten characters
 # Text under this share of a plate's character height, on the plate around them, is
 # printed on that plate (a sticker's number), not a plate of its own.
@@ -490,6 +493,29 @@ def _rank(group: PlateGroup) -> list[tuple[str, float, FormatMatch]]:
     return ranked
 
 
+_SAME_GLYPHS = str.maketrans("OQI", "001")
+
+
+def _prefer_a_layout(ranked: list[tuple[str, float, FormatMatch]]) -> None:
+    """Reorder in place: a catch-all format (US generic) takes any glyph as the recogniser
+    leaned to read it, so when a region's own layout reads the same glyphs with letters
+    where it needs them (a Portuguese VO-66-OM against a catch-all V0660M) and is about as
+    well supported, the layout is the likelier plate."""
+    if len(ranked) < 2 or not ranked[0][2].format.generic:
+        return
+    text, evidence, _ = ranked[0]
+    for index, (other, other_evidence, match) in enumerate(ranked[1:MAX_CANDIDATES], start=1):
+        if (
+            not match.format.generic
+            and other.translate(_SAME_GLYPHS) == text.translate(_SAME_GLYPHS)
+            and evidence - other_evidence <= SAME_GLYPH_TIE
+        ):
+            # Tied: the layout breaks the tie, and is reported as sure as the catch-all was.
+            ranked.pop(index)
+            ranked.insert(0, (other, evidence, match))
+            return
+
+
 @lru_cache(maxsize=1)
 def _calibration_points() -> tuple[tuple[float, float], ...]:
     raw = json.loads(resources.files("platescan.plates").joinpath("calibration.json").read_text())
@@ -564,6 +590,7 @@ def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dic
         ranked = _rank(group)
         if not ranked:
             continue
+        _prefer_a_layout(ranked)
         text, evidence, match = ranked[0]
         if evidence < MIN_PLATE_SCORE:
             continue

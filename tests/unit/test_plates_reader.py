@@ -517,3 +517,31 @@ def test_the_bands_country_code_says_which_countrys_layout_the_plate_follows() -
     assert read_plates(_numbered(*plate))[0]["text"] == "6854B0"
     # A region the caller gave still decides
     assert read_plates(_numbered(band, *plate), region_hint="US")[0]["text"] == "6854B0"
+
+
+@pytest.mark.parametrize(("second_read", "expected"), [(0.88, "VO66OM"), (0.86, "V0660M")])
+def test_a_layout_breaks_a_tie_with_the_catch_all_over_the_same_glyphs(
+    second_read: float, expected: str
+) -> None:
+    # Given a Portuguese LL-NN-LL plate read twice with its Os as zeros (the US catch-all
+    # takes that), and once with letters where Portugal's layout needs them
+    box = (400, 600, 600, 660)
+    detections = _numbered(
+        line("V0660M", box, 0.99), line("V0660M", box, 0.99), line("VO66OM", box, second_read)
+    )
+    plates = read_plates(detections)
+    # Then, about as well supported, the layout wins; clearly less supported, it does not
+    assert plates[0]["text"] == expected
+    first, second = plates[0]["candidates"][:2]
+    assert first["confidence"] >= second["confidence"]
+
+
+def test_without_the_tie_break_the_catch_all_would_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    import platescan.plates.reader as reader
+
+    monkeypatch.setattr(reader, "SAME_GLYPH_TIE", 0.0)
+    box = (400, 600, 600, 660)
+    detections = _numbered(
+        line("V0660M", box, 0.99), line("V0660M", box, 0.99), line("VO66OM", box, 0.88)
+    )
+    assert read_plates(detections)[0]["text"] == "V0660M"
