@@ -294,32 +294,13 @@ def test_a_photo_still_in_doubt_gets_a_sensitive_look_kept_only_if_it_settles_it
         assert [line.text for line in found] == ["STORIT"]
 
 
-def test_a_clear_photo_gets_no_second_look(monkeypatch: pytest.MonkeyPatch) -> None:
-    looks: list[tuple[bool, bool]] = []
-    plate = _line("7ABC123", 60)
-
-    def read_lines(
-        models: object,
-        image: np.ndarray,
-        limit: int,
-        *,
-        fallback: bool = False,
-        quick: bool = False,
-    ) -> tuple[list, list]:
-        looks.append((quick, fallback))
-        return [plate], [(1.7, plate)]
-
-    monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
-    image = np.zeros((720, 900, 3), np.uint8)
-    onnx_strategy.read_image(object(), image, lambda response: True)  # type: ignore[arg-type]
-    assert looks == [(True, False)]  # the glance alone
-
-
-def test_a_glance_in_doubt_is_replaced_by_the_closer_look(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _fake_looks(
+    monkeypatch: pytest.MonkeyPatch, glanced: TextLine, closer: TextLine | None = None
+) -> list[bool]:
+    """Fake both looks at a photo: the quick detector finds `glanced`, the small one
+    `closer` (or `glanced` again), and a focused re-read confirms what it is given. Returns
+    the looks taken, True for each of the quick detector's."""
     looks: list[bool] = []
-    glanced, closer = _line("METRO20", 40), _line("2DA044", 40)
 
     def read_lines(
         models: object,
@@ -330,17 +311,32 @@ def test_a_glance_in_doubt_is_replaced_by_the_closer_look(
         quick: bool = False,
     ) -> tuple[list, list]:
         looks.append(quick)
-        line = glanced if quick else closer
+        line = glanced if quick or closer is None else closer
         return [line], [(1.5, line)]
 
     def focused(models: object, image: np.ndarray, line: TextLine) -> list:
         return [TextLine(line.text, 0.95, line.quad)]
 
+    monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
+    monkeypatch.setattr(onnx_strategy, "focused_lines", focused)
+    return looks
+
+
+def test_a_clear_photo_gets_no_second_look(monkeypatch: pytest.MonkeyPatch) -> None:
+    looks = _fake_looks(monkeypatch, _line("7ABC123", 60))
+    image = np.zeros((720, 900, 3), np.uint8)
+    onnx_strategy.read_image(object(), image, lambda response: True)  # type: ignore[arg-type]
+    assert looks == [True]  # the glance alone
+
+
+def test_a_glance_in_doubt_is_replaced_by_the_closer_look(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looks = _fake_looks(monkeypatch, _line("METRO20", 40), _line("2DA044", 40))
+
     def sure(response: DetectTextResponse) -> bool:
         return "2DA044" in _texts(response)
 
-    monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
-    monkeypatch.setattr(onnx_strategy, "focused_lines", focused)
     image = np.zeros((720, 900, 3), np.uint8)
     lines, found = onnx_strategy.read_image(object(), image, sure)  # type: ignore[arg-type]
     assert looks == [True, False]
@@ -352,25 +348,7 @@ def test_a_glance_in_doubt_is_replaced_by_the_closer_look(
 def test_the_glance_settles_a_photo_only_when_its_own_rule_holds_too(
     monkeypatch: pytest.MonkeyPatch, glance_settles: bool, looks_expected: int
 ) -> None:
-    looks: list[bool] = []
-    plate = _line("7ABC123", 60)
-
-    def read_lines(
-        models: object,
-        image: np.ndarray,
-        limit: int,
-        *,
-        fallback: bool = False,
-        quick: bool = False,
-    ) -> tuple[list, list]:
-        looks.append(quick)
-        return [plate], [(1.7, plate)]
-
-    def focused(models: object, image: np.ndarray, line: TextLine) -> list:
-        return [line]
-
-    monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
-    monkeypatch.setattr(onnx_strategy, "focused_lines", focused)
+    looks = _fake_looks(monkeypatch, _line("7ABC123", 60))
     image = np.zeros((720, 900, 3), np.uint8)
     onnx_strategy.read_image(
         object(),  # type: ignore[arg-type]
