@@ -34,8 +34,8 @@ def worker_count() -> int:
 class Pool:
     """Worker threads, each holding its own models, loaded on the thread's first photo.
 
-    `sure` is the stop rule every photo is read with, and `glance_sure` the one that must
-    also hold for the glance alone to settle a photo (see `strategy`).
+    `sure` is the stop rule every photo is read with, and `glance_sure` the stricter one
+    the glance alone must meet to settle a photo (see `strategy`).
     """
 
     def __init__(self, workers: int, sure: StopRule, glance_sure: StopRule | None = None) -> None:

@@ -112,16 +112,17 @@ def read_image(
     """Lines of the whole photo, and focused re-reads of its plate-like lines: a glance with
     the quick detector first, and the closer look only when the glance leaves doubt.
 
-    The glance ends the photo only when `glance_sure` says so as well as `sure` (by default
-    the same rule): its boxes are the tiny detector's, which cut a character more often."""
+    The glance ends the photo only when `glance_sure` says so (by default `sure`; given, it
+    should be at least as strict): its boxes are the tiny detector's, which cut a character
+    more often. Its focused re-reads stop by `sure`, as every re-read does."""
     settled = glance_sure or sure
     lines, likely = read_lines(models, image, FULL_DET_LIMIT, quick=True)
     close_up = any(text_height(line) >= GLANCE_MAX_HEIGHT * image.shape[0] for _, line in likely)
     if likely and not close_up:
-        if _sure(sure, lines, image) and _sure(settled, lines, image):
+        if _sure(settled, lines, image):
             return lines, []
         focused = focus(models, image, likely, known=lines, sure=sure)
-        if _sure(sure, lines + focused, image) and _sure(settled, lines + focused, image):
+        if _sure(settled, lines + focused, image):
             return lines, focused
     # In doubt: the glance's lines are dropped rather than merged, so a photo in doubt is
     # read exactly as it was before the glance existed (its boxes differ from the small
