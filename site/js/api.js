@@ -177,18 +177,22 @@ export async function deleteMe() {
   return body && typeof body.deleted === "number" ? body.deleted : 0;
 }
 
-/** The user's records as a file: "json" or "csv". */
-export async function exportData(format) {
-  const url = `${await base()}/me/export?format=${encodeURIComponent(format)}`;
+/** A file the API answers at `path` (an export), as a Blob. */
+async function fetchFile(path) {
   let response;
   try {
-    response = await authorizedFetch(url);
+    response = await authorizedFetch(`${await base()}${path}`);
   } catch (error) {
     if (error instanceof ApiError) throw error;
     throw new ApiError("Could not reach the service. Check your connection and try again.");
   }
   if (!response.ok) throw new ApiError(`The export failed (HTTP ${response.status}).`, response.status);
   return response.blob();
+}
+
+/** The user's records as a file: "json" or "csv". */
+export function exportData(format) {
+  return fetchFile(`/me/export?format=${encodeURIComponent(format)}`);
 }
 
 /* ---------- watchlist, alerts, review ---------- */
@@ -222,17 +226,8 @@ export function importWatchlist(csvText) {
 }
 
 /** The watchlist as a CSV file. */
-export async function exportWatchlist() {
-  const url = `${await base()}/watchlist/export`;
-  let response;
-  try {
-    response = await authorizedFetch(url);
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
-    throw new ApiError("Could not reach the service. Check your connection and try again.");
-  }
-  if (!response.ok) throw new ApiError(`The export failed (HTTP ${response.status}).`, response.status);
-  return response.blob();
+export function exportWatchlist() {
+  return fetchFile("/watchlist/export");
 }
 
 /** The user's alerts, newest first. */

@@ -171,6 +171,17 @@ def test_an_invited_user_signs_in_and_chooses_their_password(site: SitePage, sit
     # Then they are signed in, as an admin, and the new password is the one that works
     site.page.locator("#account").wait_for()
     assert site.api("GET", "/me/export")["status"] == 200
+    # And the site's own download calls bring back both exports as files
+    exported = site.page.evaluate(
+        """async () => {
+            const api = await import("./js/api.js");
+            const records = await (await api.exportData("json")).text();
+            const watchlist = await (await api.exportWatchlist()).text();
+            return { records, watchlist };
+        }"""
+    )
+    assert isinstance(json.loads(exported["records"]), (list, dict))
+    assert exported["watchlist"].splitlines()[0].lower().startswith("plate")
     site.page.get_by_role("button", name="Sign out").click()
     site.sign_in(email, "my very own passphrase")
     again = subprocess.run(
