@@ -61,6 +61,9 @@ _INTL_PHONE = re.compile(r"^\s*(?:\+|00\s?[1-9]|TEL\b\.?)", re.IGNORECASE)
 _DIGIT_GROUPS = re.compile(r"^[\d\s().+/-]+$")
 # An engine or trim badge: "1.6 TDI", "2.0T", "3.5 V6".
 _BADGE = re.compile(r"^\s*\d[.,]\d\s?[A-Z][A-Z0-9]{0,3}\s*$")
+# A price on a sign or sticker ($300, 25 €): the plate recogniser, which knows only letters
+# and digits, reads a $ as S, so the sign must be known for what it is from the photo's line.
+_PRICE = re.compile(r"[$€£¥]\s?\d|\d\s?[$€£¥]")
 
 
 def fold(text: str) -> str:
@@ -101,6 +104,8 @@ def non_plate_reason(raw: str) -> str | None:
         return "phone number"
     if _BADGE.match(folded):
         return "model badge"
+    if _PRICE.search(unicodedata.normalize("NFKC", raw)):  # before fold() turns $ into S
+        return "price"
     return None
 
 

@@ -88,6 +88,9 @@ def test_photos_with_only_non_plate_text_have_no_plate(other: str) -> None:
         ("B AB 1234", None),
         ("WA 12345", None),
         ("12-ABC-3", None),
+        ("$300", "price"),
+        ("25 €", "price"),
+        ("S300", None),
     ],
 )
 def test_non_plate_reasons(raw: str, reason: str | None) -> None:
@@ -221,6 +224,15 @@ def test_calibration_is_monotone_and_bounded() -> None:
     values = [calibrate(e / 20) for e in range(21)]
     assert values == sorted(values)
     assert values[0] == 0.0 and 0.0 < values[-1] <= 1.0
+
+
+def test_a_price_re_read_without_its_symbol_is_not_a_plate() -> None:
+    # The plate recogniser re-reads a sign's "$300" as S300, which fits Austria's layout.
+    sign = (300, 650, 380, 700)
+    detections = response(
+        line("$300", sign, 0.96), line("S300", sign, 0.99), line("DK2Z5S", PLATE_BOX, 0.9)
+    )
+    assert [p["text"] for p in read_plates(detections)] == ["DK2Z5S"]
 
 
 def test_a_date_stamp_read_without_separators_is_not_a_plate() -> None:
