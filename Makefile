@@ -49,4 +49,4 @@ deploy-env: .venv-deploy/.installed
 	touch $@
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache artifacts .home $(DATA) .venv-deploy
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache artifacts .home $(DATA) .venv-deploy .venv-train
