@@ -44,7 +44,7 @@ MB = 1_000_000
 
 # Runs inside the fresh process: argv is (function, engine). Prints one JSON object.
 _CHILD = r"""
-import importlib, json, sys, time
+import importlib, json, resource, sys, time
 function, engine = sys.argv[1], sys.argv[2]
 started = time.perf_counter()
 importlib.import_module(f"functions.{function}.app")
@@ -70,6 +70,8 @@ if engine == "onnx":
         t = time.perf_counter()
         onnx.detect_image(rgb)
         out[key] = time.perf_counter() - t
+# Linux reports the peak resident set in KiB: what the function's memory setting must hold.
+out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
 print(json.dumps(out))
 """
 
@@ -199,6 +201,7 @@ def measure_target(target: Target, repeat: int, layer: Path | None = None) -> di
         "import_s_min": round(min(r["import_s"] for r in runs), 3),
         "import_s_runs": [round(r["import_s"], 3) for r in runs],
         "modules": runs[-1]["modules"],
+        "peak_rss_mb": round(max(float(r["peak_rss_mb"]) for r in runs), 1),
     }
     for key in ("engine_import_s", "model_load_s", "first_inference_s", "warm_inference_s"):
         if key in runs[0]:
@@ -353,7 +356,7 @@ def measure(repeat: int = 3, layer: Path | None = None) -> dict[str, Any]:
 def format_table(report: dict[str, Any]) -> str:
     header = (
         "FUNCTION", "IMPORT ms", "NO-PYC ms", "MODEL ms", "1ST INFER ms", "COLD ms",
-        "PACKAGE MB", "HEAVIEST IMPORTS (self ms)",
+        "PEAK RSS MB", "PACKAGE MB", "HEAVIEST IMPORTS (self ms)",
     )  # fmt: skip
     rows = [header]
     for label, entry in report["functions"].items():
@@ -367,6 +370,7 @@ def format_table(report: dict[str, Any]) -> str:
                 f"{model * 1000:.0f}" if "model_load_s" in entry else "-",
                 f"{entry['first_inference_s'] * 1000:.0f}" if "first_inference_s" in entry else "-",
                 f"{entry['cold_start_s'] * 1000:.0f}",
+                f"{entry['peak_rss_mb']:.0f}",
                 f"{entry['package_unzipped_mb']:.1f} {entry['package']}",
                 heaviest,
             )

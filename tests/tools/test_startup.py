@@ -64,7 +64,11 @@ def test_a_function_zip_is_sized_as_packaging_builds_it() -> None:
 
 
 def test_one_cold_import_reports_its_numbers() -> None:
-    result = startup._run_child(startup.Target("validate_plate"), bytecode=True, importtime=True)
+    target = startup.Target("validate_plate")
+    result = startup._run_child(target, bytecode=True, importtime=True)
     assert result["import_s"] > 0 and result["modules"] > 0
+    # Its peak memory, which must fit the memory size Lambda gives the function.
+    memory_mb = int(startup.lambda_environment(target)["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
+    assert 10 < result["peak_rss_mb"] < memory_mb
     assert result["heaviest"]
     assert "model_load_s" not in result  # only the ONNX engine loads models
