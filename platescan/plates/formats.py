@@ -267,13 +267,24 @@ def _match_formats(
             continue
         best: FormatMatch | None = None
         seen = fmt.canonical(text)
+        # Text read without a single digit is a word until a digit is read: a digit that
+        # the region's same glyphs make of one of its letters (PHOTON as PH0T0N) counts as a
+        # correction there, not as the free reading of one glyph.
+        word = text.isalpha()
         for layout in fmt.layouts:
             if lines is not None and layout.lines != lines:
                 continue
             fitted = fit_layout(seen, layout, fmt)
-            if fitted is None or fitted[1] > max_corrections:
+            if fitted is None:
                 continue
             fixed, corrections = fitted
+            if word:
+                corrections += sum(
+                    read != kept and cls in "NA"
+                    for read, kept, cls in zip(text, seen, layout.classes, strict=True)
+                )
+            if corrections > max_corrections:
+                continue
             # Digits the OCR actually read: a word whose O became 0 through the region's
             # same glyphs ("FOR SALE" -> F0RSALE) or a correction is no plate.
             if sum(c in DIGITS for c in text) < fmt.min_digits:

@@ -76,6 +76,8 @@ PRINTED_ON_SHARE = 0.5
 # A line this tall (a share of the photo's height), and the tallest on it, is a close-up
 # of a plate's characters: nothing else on a photo is printed that large.
 CLOSE_UP_HEIGHT = 0.2
+# Readings whose boxes differ in height by this factor or more are never one plate.
+GROUP_HEIGHT_RATIO = 3.0
 # A state or country name printed on a plate is smaller than its characters by at least this.
 REGION_WORD_SMALLER = 1.3
 
@@ -451,11 +453,19 @@ def _part_of_stamp(box: Box, stamp: Box) -> bool:
     return shared_y > 0.6 * min(box.height, stamp.height) and gap <= ROW_GAP * height
 
 
+def _similar_height(a: Box, b: Box) -> bool:
+    """Whether two boxes could be reads of one plate: a plate's re-reads, and a two-line
+    plate's rows against both rows, differ in height by less than GROUP_HEIGHT_RATIO; a
+    sticker's number inside a close-up's plate is far smaller than its characters."""
+    low, high = sorted((a.height, b.height))
+    return low > 0 and high / low < GROUP_HEIGHT_RATIO
+
+
 def _group(readings: list[Reading]) -> list[PlateGroup]:
     groups: list[PlateGroup] = []
     for reading in sorted(readings, key=lambda r: -r.score):
         for group in groups:
-            if group.box.overlap(reading.box) > 0.5:
+            if group.box.overlap(reading.box) > 0.5 and _similar_height(group.box, reading.box):
                 group.readings.append(reading)
                 group.line_ids.update(reading.line_ids)
                 break

@@ -259,6 +259,15 @@ def test_states_without_i_o_q_read_them_as_one_and_zero_without_a_correction() -
     assert us["US-NY"].text == "ABC1204" and us["US-NY"].corrections == 0
 
 
+def test_letters_read_without_a_digit_pay_for_every_digit_their_same_glyphs_make() -> None:
+    # PHOTON fits Florida's LLN-LNL only with both Os as zeros: two guesses, not free
+    word = {m.format.id: m for m in match_formats("PHOTON")}
+    assert word["US-FL"].text == "PH0T0N" and word["US-FL"].corrections == 2
+    # Once one digit is read, the text is a registration and its O is Florida's 0 again
+    read = {m.format.id: m for m in match_formats("PH0TON")}
+    assert read["US-FL"].text == "PH0T0N" and read["US-FL"].corrections == 0
+
+
 def test_california_issues_i_and_q_as_letters() -> None:
     # Labelled California plates of the US set read 6XIU641, 5TQY867, 7CID930.
     us = {m.format.id: m for m in match_formats("6XIU641")}

@@ -512,6 +512,31 @@ def test_numbers_printed_on_a_close_up_plate_are_not_plates(plate: str) -> None:
     assert [p["text"] for p in read_plates(detections)] == [plate]
 
 
+def test_a_vanity_word_is_not_another_states_layout_through_its_same_glyphs() -> None:
+    # Given a Virginia close-up of the vanity plate PHOTON, read without a digit, and the
+    # sticker's control number printed on the plate inside the registration's box
+    detections = _numbered(
+        line("VIRGINIA", (350, 80, 650, 160)),
+        line("PHOTON", (80, 250, 920, 650), 0.99),
+        line("4126757", (700, 260, 860, 300), 0.99),
+    )
+    # Then it is PHOTON, not Florida's LLN-LNL with its Os as zeros (PH0T0N)
+    assert [p["text"] for p in read_plates(detections)] == ["PHOTON"]
+
+
+def test_text_far_smaller_than_a_plate_inside_its_box_is_not_one_of_its_reads() -> None:
+    # A sticker number read more surely than the plate, inside the plate's box: two groups,
+    # so the number neither takes the plate's place nor outvotes it
+    detections = _numbered(
+        line("Washington", (350, 80, 650, 160)),
+        line("SURFSUP", (80, 250, 920, 650), 0.8),
+        line("4126757", (700, 260, 860, 300), 0.99),
+    )
+    plates = read_plates(detections)
+    assert plates[0]["text"] == "SURFSUP"
+    assert all("4126757" not in [c["text"] for c in p["candidates"]] for p in plates[:1])
+
+
 def test_a_second_car_s_plate_is_still_a_plate() -> None:
     # A smaller plate elsewhere on the photo (another car) is not printed on the first
     detections = _numbered(line("7ABC123", PLATE_BOX), line("6MTP929", (100, 300, 180, 324)))
