@@ -34,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from platescan.engines.onnx.decoding import Decoder
 from platescan.tools.plate_lines import Sample, render
 
 HEIGHT = 48
@@ -125,29 +126,25 @@ def batches(seed: int, size: int, index: dict[str, int]) -> Any:
         yield inputs, labels
 
 
-def greedy(probs: np.ndarray, characters: list[str]) -> str:
-    best = probs.argmax(axis=-1)
-    out = []
-    previous = -1
-    for i in best:
-        if i != previous and i != BLANK:
-            out.append(characters[i])
-        previous = int(i)
-    return "".join(c for c in out if c.isalnum()).upper()
+def read(decoder: Decoder, probs: np.ndarray) -> str:
+    """A row's plate characters as the engine decodes its probabilities (upper case, as
+    labels are)."""
+    return decoder.decode_plate(probs)[0].upper()
 
 
 def evaluate(module: Any, samples: list[Sample], characters: list[str]) -> float:
     """Exact plate-character reads of held-out rendered rows."""
     import torch
 
+    decoder = Decoder(characters)
     right = 0
     with torch.no_grad():
         for start in range(0, len(samples), 64):
             chunk = samples[start : start + 64]
             x = torch.from_numpy(np.stack([to_tensor_rows(s.image) for s in chunk]))
-            logits = module(x).numpy()
-            for row, s in zip(logits, chunk, strict=True):
-                right += greedy(row, characters) == "".join(c for c in s.text if c.isalnum())
+            probs = torch.softmax(module(x), dim=-1).numpy()  # the module returns logits
+            for row, s in zip(probs, chunk, strict=True):
+                right += read(decoder, row) == "".join(c for c in s.text if c.isalnum())
     return right / len(samples)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from platescan.engines.onnx.decoding import Decoder
 from platescan.engines.onnx.models import Models
 from platescan.tools import plate_lines, train_recogniser
 
@@ -66,9 +67,10 @@ def test_training_input_matches_what_the_engine_feeds_the_recogniser() -> None:
     assert np.allclose(ours, theirs, atol=1e-5)
 
 
-def test_greedy_decoding_collapses_repeats_and_drops_blanks_and_symbols() -> None:
-    characters = ["blank", "A", "B", "-", "7"]
-    frames = [1, 1, 0, 1, 3, 2, 2, 0, 4]  # A A _ A - B B _ 7
+def test_the_trainer_scores_rows_with_the_engines_decoder() -> None:
+    characters = ["blank", "A", "b", "-", "7"]
+    frames = [1, 1, 0, 1, 3, 2, 2, 0, 4]  # A A _ A - b b _ 7
     probs = np.eye(len(characters))[frames]
 
-    assert train_recogniser.greedy(probs, characters) == "AAB7"
+    # Repeats collapse, blanks and symbols drop, and case is the label's (upper).
+    assert train_recogniser.read(Decoder(characters), probs) == "AAB7"
