@@ -44,7 +44,7 @@ MB = 1_000_000
 
 # Runs inside the fresh process: argv is (function, engine). Prints one JSON object.
 _CHILD = r"""
-import importlib, json, resource, sys, time
+import importlib, json, sys, time
 function, engine = sys.argv[1], sys.argv[2]
 started = time.perf_counter()
 importlib.import_module(f"functions.{function}.app")
@@ -70,8 +70,12 @@ if engine == "onnx":
         t = time.perf_counter()
         onnx.detect_image(rgb)
         out[key] = time.perf_counter() - t
-# Linux reports the peak resident set in KiB: what the function's memory setting must hold.
-out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+# The peak resident set of this process's own memory (VmHWM, in kB): what the function's
+# memory setting must hold. getrusage's maxrss would not do: Linux carries it over exec, so
+# a child of a large process (the test runner) would report its parent's size.
+with open("/proc/self/status") as status:
+    hwm = next(line for line in status if line.startswith("VmHWM:"))
+out["peak_rss_mb"] = int(hwm.split()[1]) * 1024 / 1e6
 print(json.dumps(out))
 """
 
