@@ -170,7 +170,8 @@ def _with_photo_link(
 def search(plate: str | None, caller: Caller) -> dict[str, Any]:
     """The caller's records by plate: exact, or with `*` and `?` wildcards.
 
-    Admins search every record (the plate index, or a scan for wildcards).
+    Admins search every record: the plate index, or for wildcards a scan that reads a
+    bounded number of records and says when it stopped before the end of the table.
     """
     query = records.normalise_plate_query(plate or "")
     if not query.strip("*?"):
@@ -182,10 +183,14 @@ def search(plate: str | None, caller: Caller) -> dict[str, Any]:
         raise ApiError(400, "a plate has at most 20 characters")
     table = get_settings().results_table
     if caller.admin:
-        items = records.search_by_plate(table, query)
+        found = records.search_by_plate(table, query)
     else:
-        items = records.search_owned(table, caller.sub, query)
-    return {"items": [_with_photo_link(item, caller) for item in items]}
+        found = records.search_owned(table, caller.sub, query)
+    return {
+        "items": [_with_photo_link(item, caller) for item in found.items],
+        # False: more records may match than were returned; a longer query narrows them.
+        "complete": found.complete,
+    }
 
 
 def _delete_photo(record: dict[str, Any]) -> int:

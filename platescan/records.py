@@ -12,6 +12,7 @@ import hashlib
 import re
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -428,11 +429,38 @@ def get_record(table_name: str, upload_id: str) -> dict[str, Any] | None:
     return from_dynamo(dynamo.from_item(found)) if found else None
 
 
-def search_by_plate(table_name: str, query: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Records whose plate matches `query`: exact through the index, `*`/`?` wildcards by scan."""
+# An admin's wildcard search has no index to use, so it scans the table. It reads at most
+# this many records (about 2 read units per 1,000 small records) and then answers with what
+# it found, marked incomplete, so its cost is bounded however big the table grows.
+ADMIN_SCAN_BUDGET = 10_000
+SCAN_PAGE = 1_000  # records read per scan request
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a plate search found. `complete` is False when more records may match than
+    `items` holds: the search stopped at its limit, or at its scan budget."""
+
+    items: list[dict[str, Any]]
+    complete: bool = True
+
+
+def _wildcard(query: str) -> tuple[re.Pattern[str], str]:
+    """The pattern a `*`/`?` query matches plates with, and its longest literal part (what
+    DynamoDB can filter on with `contains`)."""
+    pattern = re.compile("^" + re.escape(query).replace(r"\*", ".*").replace(r"\?", ".") + "$")
+    return pattern, max(re.split(r"[*?]", query), key=len)
+
+
+def search_by_plate(
+    table_name: str, query: str, limit: int = 50, *, budget: int | None = None
+) -> Found:
+    """Every owner's records whose plate matches `query`, newest first: exact through the
+    plate index; `*`/`?` wildcards by a scan that reads at most `budget` records (by
+    default ADMIN_SCAN_BUDGET)."""
     wanted = normalise_plate_query(query)
     if not wanted.strip("*?"):
-        return []
+        return Found([])
     if "*" not in wanted and "?" not in wanted:
         response = aws.client("dynamodb").query(
             TableName=table_name,
@@ -440,20 +468,23 @@ def search_by_plate(table_name: str, query: str, limit: int = 50) -> list[dict[s
             KeyConditionExpression="#plate_text = :plate_text",
             ExpressionAttributeNames=_names("plate_text"),
             ExpressionAttributeValues=_values(plate_text=wanted),
-            Limit=limit,
+            Limit=limit + 1,  # one more than asked for tells whether there are more
         )
         items = [dynamo.from_item(item) for item in response.get("Items", [])]
+        complete = len(items) <= limit
     else:
-        pattern = re.compile("^" + re.escape(wanted).replace(r"\*", ".*").replace(r"\?", ".") + "$")
-        literal = max(re.split(r"[*?]", wanted), key=len)
-        items = [
-            item
-            for item in _scan(table_name, literal)
-            if any(pattern.match(text) for text in item.get("plate_texts", []))
-        ][:limit]
-    records = [from_dynamo(item) for item in items]
-    records.sort(key=lambda r: r.get("processed_at", ""), reverse=True)
-    return records[:limit]
+        pattern, literal = _wildcard(wanted)
+        items = []
+        scan = _Scan(table_name, literal, ADMIN_SCAN_BUDGET if budget is None else budget)
+        for item in scan:
+            if any(pattern.match(text) for text in item.get("plate_texts", [])):
+                items.append(item)
+                if len(items) > limit:
+                    break
+        complete = len(items) <= limit and scan.finished
+    found = [from_dynamo(item) for item in items]
+    found.sort(key=lambda r: r.get("processed_at", ""), reverse=True)
+    return Found(found[:limit], complete)
 
 
 def owned_records(table_name: str, owner: str, *, contains: str = "") -> Iterator[dict[str, Any]]:
@@ -483,38 +514,49 @@ def owned_records(table_name: str, owner: str, *, contains: str = "") -> Iterato
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def search_owned(table_name: str, owner: str, query: str, limit: int = 50) -> list[dict[str, Any]]:
-    """The owner's records whose plates match `query` (exact, or `*`/`?` wildcards)."""
+def search_owned(table_name: str, owner: str, query: str, limit: int = 50) -> Found:
+    """The owner's records whose plates match `query` (exact, or `*`/`?` wildcards), newest
+    first."""
     wanted = normalise_plate_query(query)
     if not wanted.strip("*?"):
-        return []
-    pattern = re.compile("^" + re.escape(wanted).replace(r"\*", ".*").replace(r"\?", ".") + "$")
-    literal = max(re.split(r"[*?]", wanted), key=len)
+        return Found([])
+    pattern, literal = _wildcard(wanted)
     found = [
         record
         for record in owned_records(table_name, owner, contains=literal)
         if any(pattern.match(text) for text in record.get("plate_texts", []))
     ]
     found.sort(key=lambda r: r.get("processed_at", ""), reverse=True)
-    return found[:limit]
+    return Found(found[:limit], len(found) <= limit)
 
 
-def _scan(table_name: str, contains: str) -> Iterator[dict[str, Any]]:
-    """Every item, or those whose `plate_search` contains `contains`, page by page."""
-    kwargs: dict[str, Any] = {"TableName": table_name}
-    if contains:
-        kwargs.update(
-            FilterExpression="contains(#plate_search, :contains)",
-            ExpressionAttributeNames=_names("plate_search"),
-            ExpressionAttributeValues=_values(contains=contains),
-        )
-    client = aws.client("dynamodb")
-    while True:
-        page = client.scan(**kwargs)
-        yield from (dynamo.from_item(item) for item in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+class _Scan:
+    """The table's items, or those whose `plate_search` contains `contains`, page by page,
+    until `budget` items have been read (matching or not: a scan is billed for what it reads,
+    not for what its filter returns). `finished` says whether the whole table was read."""
+
+    def __init__(self, table_name: str, contains: str, budget: int) -> None:
+        self.kwargs: dict[str, Any] = {"TableName": table_name}
+        if contains:
+            self.kwargs.update(
+                FilterExpression="contains(#plate_search, :contains)",
+                ExpressionAttributeNames=_names("plate_search"),
+                ExpressionAttributeValues=_values(contains=contains),
+            )
+        self.budget = budget
+        self.finished = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        client = aws.client("dynamodb")
+        read = 0
+        while read < self.budget:
+            page = client.scan(**self.kwargs, Limit=min(SCAN_PAGE, self.budget - read))
+            read += int(page.get("ScannedCount", 0))
+            yield from (dynamo.from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                self.finished = True
+                return
+            self.kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _object_fields(obj: Mapping[str, Any]) -> dict[str, Any]:

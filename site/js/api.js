@@ -160,10 +160,16 @@ export async function getResult(uploadId) {
   }
 }
 
-/** Records whose plate matches `query` (exact, or with * wildcards). */
+/**
+ * Records whose plate matches `query` (exact, or with * wildcards), and whether that is all
+ * of them: `complete` is false when the API stopped before it had read every record.
+ */
 export async function searchPlates(query) {
   const body = await requestJson(`/results?plate=${encodeURIComponent(query)}`);
-  return Array.isArray(body && body.items) ? body.items : [];
+  return {
+    items: Array.isArray(body && body.items) ? body.items : [],
+    complete: !(body && body.complete === false),
+  };
 }
 
 /** Delete one upload: its photo and its record. */

@@ -440,11 +440,15 @@ async function search(event) {
   }
   ui.searchStatus.textContent = `Searching for ${query}…`;
   try {
-    const records = await searchPlates(query);
-    const hits = records.filter((record) => record && typeof record.upload_id === "string").map(searchEntry);
-    ui.searchStatus.textContent = hits.length
+    const { items, complete } = await searchPlates(query);
+    const hits = items.filter((record) => record && typeof record.upload_id === "string").map(searchEntry);
+    const found = hits.length
       ? `${hits.length} photo${hits.length === 1 ? "" : "s"} with a plate matching ${query}.`
       : `No photos with a plate matching ${query}.${query.includes("*") ? "" : " Use * for a partial match, e.g. " + query.slice(0, 3) + "*."}`;
+    // An incomplete answer is no proof of absence: say so, and how to narrow it.
+    ui.searchStatus.textContent = complete
+      ? found
+      : `${found} More photos may match: type more of the plate to narrow the search.`;
     ui.searchResults.replaceChildren(...hits.map((entry) => {
       const li = createRow(entry, select);
       li.querySelector("button").setAttribute("aria-current", entry.id === selectedId ? "true" : "false");

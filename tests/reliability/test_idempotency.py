@@ -43,7 +43,7 @@ def assert_one_result(stack: LocalStack, upload_id: str) -> dict[str, Any]:
     assert item["status"] == records.DONE
     assert [p["text"] for p in item["plates"]] == [PLATE]
     assert item["plate_texts"] == [PLATE]
-    by_plate = [r["upload_id"] for r in records.search_by_plate(stack.config.table, PLATE)]
+    by_plate = [r["upload_id"] for r in records.search_by_plate(stack.config.table, PLATE).items]
     assert by_plate.count(upload_id) == 1
     return item
 

@@ -199,6 +199,26 @@ def test_search_finds_the_uploaded_plate(site: SitePage, plate_photo: Any) -> No
     assert compact(site.page.locator(".result__view .plate-text").first.text_content()) == "ABC1234"
 
 
+def test_search_says_when_more_photos_may_match(site: SitePage) -> None:
+    # Given an API answer that stopped before it read every record (an admin's wildcard
+    # scan has a budget): the real answer, with `complete` turned false on its way
+    answers: list[dict[str, Any]] = []
+
+    def partial(route: Any) -> None:
+        answer = route.fetch()
+        answers.append(answer.json())
+        route.fulfill(response=answer, json={**answers[-1], "complete": False})
+
+    site.open()
+    site.page.route("**/results?plate=*", partial)
+
+    # When searching, then the page does not claim there are none, and says how to narrow it
+    assert search_for(site, "ZZZ9*").count() == 0
+    status = site.page.text_content("#search-status") or ""
+    assert status.startswith("No photos") and "More photos may match" in status
+    assert answers and answers[0]["complete"] is True  # a user's own search is whole
+
+
 def test_search_finds_the_uploaded_plate_by_wildcard(site: SitePage, plate_photo: Any) -> None:
     # Given a photo of plate ABC 1234 processed
     upload_and_wait_done(site, plate_photo("ABC 1234"), "search-wildcard.jpg")

@@ -302,6 +302,39 @@ def test_search_reads_the_callers_records_only_however_big_the_table(
     assert reads.scanned <= len(own)
 
 
+def test_an_admins_wildcard_search_reads_a_bounded_share_of_the_table(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 60 records of other users, none matching
+    client = aws.client("dynamodb")
+    for i in range(60):
+        owner = f"00000000-0000-4000-8000-{i % 6:012d}"
+        item = records.build_result(
+            {"upload_id": f"others{i:06d}xxxxxxxx", "key": records.owned_key(owner, "x" * 22)},
+            status=records.DONE, plates=[{"text": f"QQQ{i:04d}"}], engine="onnx",
+            timings_ms={}, execution_arn="arn",
+        )  # fmt: skip
+        client.put_item(
+            TableName=stack.config.table,
+            Item=records.dynamo.to_item(records.to_dynamo({**item, "owner": owner})),
+        )
+    monkeypatch.setattr(records, "ADMIN_SCAN_BUDGET", 25)
+    monkeypatch.setattr(records, "SCAN_PAGE", 10)
+    reads = CountingReads(monkeypatch)
+
+    # When an admin searches with a wildcard that no index can answer (and nothing matches)
+    status, found, _ = call(stack, "GET", "/results", query="plate=ZZZ9*", as_user=ADMIN)
+
+    # Then the scan stopped at its budget, and the answer says the table was not all read
+    assert status == 200
+    assert found == {"items": [], "complete": False}
+    assert set(reads.calls) == {"scan"} and reads.scanned == 25
+
+    # while an owner's search of their own records is complete
+    status, found, _ = call(stack, "GET", "/results", query="plate=7AB*", as_user=B)
+    assert status == 200 and found["complete"] is True
+
+
 def test_deleting_a_result_removes_every_photo_version_and_the_record(stack: LocalStack) -> None:
     upload_id = done_upload(stack, A)
     record = records.get_record(stack.config.table, upload_id)

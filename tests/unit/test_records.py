@@ -234,15 +234,16 @@ def test_search_exact_and_wildcards(table: Any) -> None:
     for i, text in enumerate(["7ABC123", "7ABD999", "XYZ1234"]):
         o = obj(upload_id=f"Upload{i}bcdefghijklmnopq")
         records.write_result(TABLE, result(o, plate(text)), retention_days=30)
-    assert [r["plate_text"] for r in records.search_by_plate(TABLE, "7abc-123")] == ["7ABC123"]
-    assert sorted(r["plate_text"] for r in records.search_by_plate(TABLE, "7AB*")) == [
+    found = records.search_by_plate(TABLE, "7abc-123")
+    assert [r["plate_text"] for r in found.items] == ["7ABC123"] and found.complete
+    assert sorted(r["plate_text"] for r in records.search_by_plate(TABLE, "7AB*").items) == [
         "7ABC123",
         "7ABD999",
     ]
-    assert [r["plate_text"] for r in records.search_by_plate(TABLE, "*1234")] == ["XYZ1234"]
-    assert [r["plate_text"] for r in records.search_by_plate(TABLE, "7AB?123")] == ["7ABC123"]
-    assert records.search_by_plate(TABLE, "NOPE") == []
-    assert records.search_by_plate(TABLE, "***") == []
+    assert [r["plate_text"] for r in records.search_by_plate(TABLE, "*1234").items] == ["XYZ1234"]
+    assert [r["plate_text"] for r in records.search_by_plate(TABLE, "7AB?123").items] == ["7ABC123"]
+    assert records.search_by_plate(TABLE, "NOPE").items == []
+    assert records.search_by_plate(TABLE, "***").items == []
 
 
 def test_what_the_client_writes_is_what_boto3s_table_reads(table: Any) -> None:
@@ -281,10 +282,64 @@ def test_a_wildcard_search_reads_every_page_of_the_scan(
 
     def one_item_pages(**kwargs: Any) -> dict[str, Any]:
         calls.append(kwargs)
-        return dict(real_scan(**kwargs, Limit=1))
+        return dict(real_scan(**{**kwargs, "Limit": 1}))
 
     monkeypatch.setattr(client, "scan", one_item_pages)
-    found = sorted(r["plate_text"] for r in records.search_by_plate(TABLE, "7AB*"))
+    found = sorted(r["plate_text"] for r in records.search_by_plate(TABLE, "7AB*").items)
     assert found == ["7ABC123", "7ABD999", "7ABE000"]
     assert len(calls) >= 4 and all("ExclusiveStartKey" in c for c in calls[1:])
     assert calls[0]["FilterExpression"] == "contains(#plate_search, :contains)"
+
+
+def _scanned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """What each scan request read (ScannedCount), recorded as the search makes them."""
+    client = aws.client("dynamodb")
+    real_scan = client.scan
+    counts: list[int] = []
+
+    def counted(**kwargs: Any) -> dict[str, Any]:
+        page = dict(real_scan(**kwargs))
+        counts.append(int(page["ScannedCount"]))
+        return page
+
+    monkeypatch.setattr(client, "scan", counted)
+    return counts
+
+
+def test_a_wildcard_search_reads_no_more_than_its_budget_and_says_so(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 30 records, none of which match
+    for i in range(30):
+        o = obj(upload_id=f"Upload{i:02d}cdefghijklmnopq")
+        records.write_result(TABLE, result(o, plate(f"QQQ{i:04d}")), retention_days=30)
+    monkeypatch.setattr(records, "SCAN_PAGE", 4)
+    counts = _scanned(monkeypatch)
+
+    # When an admin's wildcard search may read 10 of them
+    found = records.search_by_plate(TABLE, "7AB*", budget=10)
+
+    # Then it read 10, in pages of at most 4, and says it did not read the whole table
+    assert found.items == [] and not found.complete
+    assert sum(counts) == 10 and max(counts) <= 4
+
+    # and with a budget bigger than the table it reads every record once and is complete
+    counts.clear()
+    found = records.search_by_plate(TABLE, "QQQ000*", budget=100)
+    assert sorted(r["plate_text"] for r in found.items) == [f"QQQ{i:04d}" for i in range(10)]
+    assert found.complete and sum(counts) == 30
+
+
+def test_a_wildcard_search_stops_reading_once_it_has_more_than_its_limit(
+    table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(12):
+        o = obj(upload_id=f"Upload{i:02d}cdefghijklmnopq")
+        records.write_result(TABLE, result(o, plate(f"7AB{i:04d}")), retention_days=30)
+    monkeypatch.setattr(records, "SCAN_PAGE", 2)
+    counts = _scanned(monkeypatch)
+
+    found = records.search_by_plate(TABLE, "7AB*", limit=3)
+
+    assert len(found.items) == 3 and not found.complete
+    assert sum(counts) == 4  # two pages: the fourth match shows there are more

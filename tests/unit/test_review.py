@@ -17,6 +17,11 @@ BUCKET = "uploads"
 BOX = {"left": 0.25, "top": 0.5, "width": 0.2, "height": 0.1}
 
 
+def found_ids(table: str, query: str) -> list[str]:
+    """The upload ids an admin's plate search finds."""
+    return [r["upload_id"] for r in records.search_by_plate(table, query).items]
+
+
 @pytest.fixture
 def table() -> Iterator[str]:
     with mock_aws():
@@ -94,9 +99,9 @@ def test_a_correction_keeps_who_when_and_the_original(table: str) -> None:
 def test_search_finds_the_corrected_text_not_the_misread_one(table: str) -> None:
     record = stored()
     review.correct(table, record, "AB0123", by="user-a")
-    assert [r["upload_id"] for r in records.search_by_plate(table, "AB0123")] == ["upload-0001"]
-    assert [r["upload_id"] for r in records.search_by_plate(table, "AB01*")] == ["upload-0001"]
-    assert records.search_by_plate(table, "ABO123") == []
+    assert found_ids(table, "AB0123") == ["upload-0001"]
+    assert found_ids(table, "AB01*") == ["upload-0001"]
+    assert records.search_by_plate(table, "ABO123").items == []
 
 
 def test_a_redriven_write_keeps_the_correction_searchable(table: str) -> None:
@@ -109,7 +114,7 @@ def test_a_redriven_write_keeps_the_correction_searchable(table: str) -> None:
     kept = review.keep_correction_searchable(table, rewritten)
     # Then search still finds the corrected text, and the record stays corrected
     assert kept["plate_text"] == "AB0123" and kept["review"] == review.CORRECTED
-    assert [r["upload_id"] for r in records.search_by_plate(table, "AB0123")] == ["upload-0001"]
+    assert found_ids(table, "AB0123") == ["upload-0001"]
     stored_now = records.get_record(table, "upload-0001") or {}
     assert stored_now["review"] == review.CORRECTED and stored_now["plate_text"] == "AB0123"
     # and a record without a correction is left as it is
