@@ -270,23 +270,27 @@ class CountingReads:
         return counted
 
 
+def put_others_records(stack: LocalStack, count: int, *, owners: int, prefix: str) -> None:
+    """`count` finished records spread over `owners` other users, plates `{prefix}0000` on."""
+    client = aws.client("dynamodb")
+    for i in range(count):
+        owner = f"00000000-0000-4000-8000-{i % owners:012d}"
+        item = records.build_result(
+            {"upload_id": f"others{i:06d}xxxxxxxx", "key": records.owned_key(owner, "x" * 22)},
+            status=records.DONE, plates=[{"text": f"{prefix}{i:04d}"}], engine="onnx",
+            timings_ms={}, execution_arn="arn",
+        )  # fmt: skip
+        client.put_item(
+            TableName=stack.config.table,
+            Item=records.dynamo.to_item(records.to_dynamo({**item, "owner": owner})),
+        )
+
+
 def test_search_reads_the_callers_records_only_however_big_the_table(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 600 records of 30 other users, all with plates like B's
-    table = stack.config.table
-    client = aws.client("dynamodb")
-    for i in range(600):
-        owner = f"00000000-0000-4000-8000-{i % 30:012d}"
-        item = records.build_result(
-            {"upload_id": f"others{i:06d}xxxxxxxx", "key": records.owned_key(owner, "x" * 22)},
-            status=records.DONE, plates=[{"text": f"7AB{i:04d}"}], engine="onnx",
-            timings_ms={}, execution_arn="arn",
-        )  # fmt: skip
-        client.put_item(
-            TableName=table,
-            Item=records.dynamo.to_item(records.to_dynamo({**item, "owner": owner})),
-        )
+    put_others_records(stack, 600, owners=30, prefix="7AB")
     # and B's own three
     own = {done_upload(stack, B, plate) for plate in ("7AB1000", "7AB2000", "XYZ9999")}
     reads = CountingReads(monkeypatch)
@@ -306,18 +310,7 @@ def test_an_admins_wildcard_search_reads_a_bounded_share_of_the_table(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 60 records of other users, none matching
-    client = aws.client("dynamodb")
-    for i in range(60):
-        owner = f"00000000-0000-4000-8000-{i % 6:012d}"
-        item = records.build_result(
-            {"upload_id": f"others{i:06d}xxxxxxxx", "key": records.owned_key(owner, "x" * 22)},
-            status=records.DONE, plates=[{"text": f"QQQ{i:04d}"}], engine="onnx",
-            timings_ms={}, execution_arn="arn",
-        )  # fmt: skip
-        client.put_item(
-            TableName=stack.config.table,
-            Item=records.dynamo.to_item(records.to_dynamo({**item, "owner": owner})),
-        )
+    put_others_records(stack, 60, owners=6, prefix="QQQ")
     monkeypatch.setattr(records, "ADMIN_SCAN_BUDGET", 25)
     monkeypatch.setattr(records, "SCAN_PAGE", 10)
     reads = CountingReads(monkeypatch)

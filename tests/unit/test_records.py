@@ -291,6 +291,13 @@ def test_a_wildcard_search_reads_every_page_of_the_scan(
     assert calls[0]["FilterExpression"] == "contains(#plate_search, :contains)"
 
 
+def write_plates(prefix: str, count: int) -> None:
+    """`count` finished records, plates `{prefix}0000` on."""
+    for i in range(count):
+        o = obj(upload_id=f"Upload{i:02d}cdefghijklmnopq")
+        records.write_result(TABLE, result(o, plate(f"{prefix}{i:04d}")), retention_days=30)
+
+
 def _scanned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """What each scan request read (ScannedCount), recorded as the search makes them."""
     client = aws.client("dynamodb")
@@ -310,9 +317,7 @@ def test_a_wildcard_search_reads_no_more_than_its_budget_and_says_so(
     table: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 30 records, none of which match
-    for i in range(30):
-        o = obj(upload_id=f"Upload{i:02d}cdefghijklmnopq")
-        records.write_result(TABLE, result(o, plate(f"QQQ{i:04d}")), retention_days=30)
+    write_plates("QQQ", 30)
     monkeypatch.setattr(records, "SCAN_PAGE", 4)
     counts = _scanned(monkeypatch)
 
@@ -333,9 +338,7 @@ def test_a_wildcard_search_reads_no_more_than_its_budget_and_says_so(
 def test_a_wildcard_search_stops_reading_once_it_has_more_than_its_limit(
     table: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for i in range(12):
-        o = obj(upload_id=f"Upload{i:02d}cdefghijklmnopq")
-        records.write_result(TABLE, result(o, plate(f"7AB{i:04d}")), retention_days=30)
+    write_plates("7AB", 12)
     monkeypatch.setattr(records, "SCAN_PAGE", 2)
     counts = _scanned(monkeypatch)
 
