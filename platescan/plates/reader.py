@@ -380,11 +380,28 @@ def _line_pieces(line: _Line, lines: list[_Line]) -> list[tuple[str, float]]:
     return list(out.items())
 
 
+def _lines_on_a_plate(lines: list[_Line]) -> set[int]:
+    """Ids of the lines printed on a plate: those `_on_a_plate` finds, and every re-read of
+    the same text at the same spot. A focused re-read's tighter box can be shorter than the
+    plate's name above it, so it would not pass on its own, yet it reads the same plate."""
+    found = [line for line in lines if _on_a_plate(line, lines)]
+    return {
+        line.id
+        for line in lines
+        if any(
+            line is plate
+            or (plate.box.overlap(line.box) > 0.5 and _similar_height(plate.box, line.box))
+            for plate in found
+        )
+    }
+
+
 def _collect(lines: list[_Line], hinted: _Hint | None) -> list[Reading]:
     readings: list[Reading] = []
+    on_plates = _lines_on_a_plate(lines)
     for line in lines:
         ruled_out = _ruled_out_by_words_above(line, lines)
-        on_plate = _on_a_plate(line, lines)
+        on_plate = line.id in on_plates
         line_hint = _band_hint(line, lines, hinted)
         for piece, weight in _line_pieces(line, lines):
             if is_stop_word(piece):

@@ -459,6 +459,18 @@ def test_a_personalised_plate_between_smaller_lines_is_read() -> None:
     assert read_plates(detections)[0]["text"] == "NEILDMND"
 
 
+def test_re_reads_of_a_personalised_plate_are_on_the_plate_too() -> None:
+    # Given a vanity plate between its frame's lines, whose focused re-reads have tighter
+    # boxes, shorter than the frame's upper line would allow on their own
+    frame_above = line("MUSIC IS THE BEST", (420, 560, 580, 596), 0.88)
+    frame_below = line("FRANK ZAPPA", (430, 664, 570, 684), 0.8)
+    re_reads = [line("FZRULZ", (405, 608, 595, 652), 1.0) for _ in range(3)]
+    detections = _numbered(frame_above, line("FZ RULZ", PLATE_BOX), *re_reads, frame_below)
+    # Then every read of it counts for the plate as read, not for a German FZ-RUL2 that
+    # one corrected character would make of it
+    assert read_plates(detections)[0]["text"] == "FZRULZ"
+
+
 def test_a_close_up_of_a_personalised_plate_is_read() -> None:
     # A photo that is mostly the plate: the registration is its tallest, largest text
     detections = _numbered(
