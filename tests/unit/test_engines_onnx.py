@@ -297,6 +297,50 @@ def test_a_photo_still_in_doubt_gets_a_sensitive_look_kept_only_if_it_settles_it
         assert [line.text for line in found] == ["STORIT"]
 
 
+def _box_line(text: str, width: float, height: float, score: float = 0.4) -> TextLine:
+    quad = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32) + 300
+    return TextLine(text, score, quad)
+
+
+@pytest.mark.parametrize(
+    ("fragment", "looked_at"),
+    [
+        # A character or two in a plate-shaped box: the plate, with a symbol in its middle
+        # that threw the recogniser off the rest
+        (_box_line("SH", 150, 90), True),
+        # A character or two in a box of another shape (a road sign's arrow, a pole)
+        (_box_line("H", 30, 90), False),
+        (_box_line("SH", 900, 90), False),
+    ],
+)
+def test_a_plate_read_as_a_fragment_gets_a_focused_read_last(
+    monkeypatch: pytest.MonkeyPatch, fragment: TextLine, looked_at: bool
+) -> None:
+    stamp = _line("22:38746", 20)  # a camera's clock misread: plate-like enough to look at
+    looked: list[str] = []
+
+    def read_lines(models: object, image: np.ndarray, limit: int, *, fallback: bool = False):
+        return [stamp, fragment], [(1.3, stamp)]
+
+    def focused(models: object, image: np.ndarray, line: TextLine) -> list:
+        looked.append(line.text)
+        return [TextLine("SH0R7X" if line is fragment else "2238746", 0.95, line.quad)]
+
+    def sure(response: DetectTextResponse) -> bool:
+        return "SH0R7X" in _texts(response)
+
+    monkeypatch.setattr(onnx_strategy, "read_lines", read_lines)
+    monkeypatch.setattr(onnx_strategy, "focused_lines", focused)
+    image = np.zeros((720, 900, 3), np.uint8)
+    _, found = onnx_strategy.look_closely(object(), image, sure)  # type: ignore[arg-type]
+    if looked_at:
+        assert looked[:2] == ["22:38746", fragment.text]  # the plate-like line first
+        assert "SH0R7X" in [line.text for line in found]
+    else:
+        assert fragment.text not in looked
+        assert "SH0R7X" not in [line.text for line in found]
+
+
 def _fake_looks(
     monkeypatch: pytest.MonkeyPatch, glanced: TextLine, closer: TextLine | None = None
 ) -> list[bool]:

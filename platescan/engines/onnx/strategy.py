@@ -144,6 +144,8 @@ def look_closely(
         limit = min(max(image.shape[:2]), FALLBACK_DET_LIMIT)
         lines, likely = read_lines(models, image, limit, fallback=True)
         sensitive = True
+    # Fragments come last: re-read only while the photo is still in doubt.
+    likely = likely + [(0.0, line) for line in lines if _fragment(line)]
     if likely and _sure(sure, lines, image):
         return lines, []
     focused = focus(models, image, likely, known=lines, sure=sure)
@@ -189,6 +191,16 @@ def read_lines(
         if likeness > 0 and non_plate_reason(read.text) is None:
             likely.append((likeness * read.score, line))
     return lines, likely
+
+
+def _fragment(line: TextLine) -> bool:
+    """A line read as a character or two in a box the shape of a plate: it may be a plate
+    the recogniser read only a part of (a symbol between its characters threw the rest
+    off), which a focused read takes whole. On the US set, one plate (SH0R7X, a heart in its
+    middle) was read only so; the synthetic sets read the same."""
+    tl, tr, _, bl = line.quad
+    width, height = float(np.linalg.norm(tr - tl)), float(np.linalg.norm(bl - tl))
+    return 1 <= len(line.text.strip()) <= 2 and height > 0 and 1.2 <= width / height <= 6.0
 
 
 def plate_likeness(plate_text: str) -> float:
