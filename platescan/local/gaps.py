@@ -328,6 +328,7 @@ def _publish_status_change(execution: Any) -> None:
         "startDate": int(execution.start_date.timestamp() * 1000),
         "stopDate": int(execution.stop_date.timestamp() * 1000) if execution.stop_date else None,
         "input": json.dumps(execution.input_data),
+        "inputDetails": {"included": True},
         "error": execution.error,
         "cause": execution.cause,
     }

@@ -242,6 +242,32 @@ def test_mark_failed_marks_the_record_from_the_status_change_event(cloud: Any) -
     assert item["execution_arn"].endswith(":5d73c85b")
 
 
+def test_mark_failed_asks_step_functions_for_an_input_the_event_left_out(cloud: Any) -> None:
+    # EventBridge leaves out an input too large for the event; Step Functions still has it.
+    sent = event("execution_failed")
+    states = boto3.client("stepfunctions")
+    machine = states.create_state_machine(
+        name="platescan-pipeline",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/platescan-states",
+    )
+    started = states.start_execution(
+        stateMachineArn=machine["stateMachineArn"], input=sent["detail"]["input"]
+    )
+    sent["detail"].update(
+        executionArn=started["executionArn"], input=None, inputDetails={"included": False}
+    )
+    result = handler("mark_failed")(sent, context("mf"))
+    assert result == {"upload_id": "q0xW3ZbKp5mVgTfR2sYd1A", "marked": True}
+    item = (
+        boto3.resource("dynamodb")
+        .Table(TABLE)
+        .get_item(Key={"upload_id": "q0xW3ZbKp5mVgTfR2sYd1A"})["Item"]
+    )
+    assert item["status"] == "FAILED"
+    assert item["execution_arn"] == started["executionArn"]
+
+
 def test_mark_failed_ignores_events_that_are_not_ours(cloud: Any) -> None:
     foreign = event("execution_failed")
     foreign["detail"]["input"] = json.dumps({"hello": "world"})
