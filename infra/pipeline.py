@@ -46,6 +46,13 @@ DELIVERY_MAX_AGE_S = 6 * 3600
 DELIVERY_MAX_ATTEMPTS = 50
 
 
+def _arn(cfg: StackConfig, service: str, resource: str) -> pulumi.Output[str]:
+    """An ARN in this stack's region and account, for resources named before they exist."""
+    return pulumi.Output.concat(
+        "arn:aws:", service, ":", cfg.region, ":", policies.account_id(), ":", resource
+    )
+
+
 def upload_event_pattern(bucket: str) -> str:
     """Object Created in this bucket under the uploads prefix, and nothing else."""
     return json.dumps(contract.object_created_pattern(bucket))
@@ -301,19 +308,14 @@ class Pipeline(pulumi.ComponentResource):
 
     def _state_machine(self, name: str, cfg: StackConfig, child: pulumi.ResourceOptions) -> None:
         arns = {fn: self.functions[fn].function.arn for fn in PIPELINE_FUNCTIONS}
+        # The state machine's ARN is known from its name before it exists: the trust policy
+        # and the key grants name it without waiting for it.
+        self.machine_arn = _arn(cfg, "states", f"stateMachine:{cfg.prefix}-pipeline")
+        self._history_key(name, cfg, child)
         self.state_machine_role = aws.iam.Role(
             f"{name}-state-machine-role",
-            # The state machine's ARN is known from its name before it exists.
             assume_role_policy=policies.assume_role(
-                "states.amazonaws.com",
-                source_arn_like=pulumi.Output.concat(
-                    "arn:aws:states:",
-                    cfg.region,
-                    ":",
-                    policies.account_id(),
-                    ":stateMachine:",
-                    f"{cfg.prefix}-pipeline",
-                ),
+                "states.amazonaws.com", source_arn_like=self.machine_arn
             ),
             description="Invokes the four pipeline tasks; writes its logs and traces",
             opts=child,
@@ -335,7 +337,17 @@ class Pipeline(pulumi.ComponentResource):
                         ["lambda:InvokeFunction"],
                         [arns[fn] for fn in PIPELINE_FUNCTIONS],
                     ),
+                    self.use_history_key("UseHistoryKey", ["kms:Decrypt", "kms:GenerateDataKey"]),
                     policies.allow_unscoped("DeliverExecutionLogs", policies.LOG_DELIVERY),
+                    # Logs of an encrypted state machine are delivered with a data key of
+                    # its own key, asked for on behalf of this account's log groups.
+                    policies.allow(
+                        "EncryptDeliveredLogs",
+                        ["kms:GenerateDataKey"],
+                        [self.history_key.arn],
+                        # IAM types encryption context keys as strings.
+                        {"StringLike": {"kms:EncryptionContext:SourceArn": _arn(cfg, "logs", "*")}},
+                    ),
                     policies.allow_unscoped("WriteTraces", policies.XRAY_WRITE),
                 ]
             ),
@@ -361,9 +373,53 @@ class Pipeline(pulumi.ComponentResource):
                 "level": cfg.execution_log_level,
             },
             tracing_configuration={"enabled": True},
+            encryption_configuration={
+                "type": contract.HISTORY_ENCRYPTION,
+                "kms_key_id": self.history_key.arn,
+                "kms_data_key_reuse_period_seconds": contract.HISTORY_DATA_KEY_REUSE_S,
+            },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.state_machine_policy]),
         )
         self._trace_sampling(name, cfg, child)
+
+    def _history_key(self, name: str, cfg: StackConfig, child: pulumi.ResourceOptions) -> None:
+        """The stack's own key for the execution history, which holds every reading.
+
+        Its key policy is KMS's default: the account's IAM policies decide who may use it.
+        Only the roles granted `use_history_key` below (and operators whose own policies
+        allow kms:Decrypt, needed to open an execution or redrive it) can read the history;
+        a role with states:GetExecutionHistory alone gets an access error, not plates.
+        """
+        self.history_key = aws.kms.Key(
+            f"{name}-history-key",
+            description=f"{cfg.prefix}: the pipeline's execution history (readings of plates)",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            opts=child,
+        )
+        self.history_key_alias = aws.kms.Alias(
+            f"{name}-history-key-alias",
+            name=f"alias/{cfg.prefix}-execution-history",
+            target_key_id=self.history_key.key_id,
+            opts=child,
+        )
+
+    def use_history_key(self, sid: str, actions: list[str]) -> policies.Statement:
+        """A grant on the history key for this state machine's data only.
+
+        Step Functions names the state machine in the encryption context of every KMS call
+        it makes for it, so the grant cannot decrypt anything else under the key.
+        """
+        return policies.allow(
+            sid,
+            actions,
+            [self.history_key.arn],
+            {
+                "StringEquals": {
+                    "kms:EncryptionContext:aws:states:stateMachineArn": self.machine_arn
+                }
+            },
+        )
 
     def _trace_sampling(self, name: str, cfg: StackConfig, child: pulumi.ResourceOptions) -> None:
         """How many executions X-Ray records: one rule for this state machine only.
@@ -415,7 +471,10 @@ class Pipeline(pulumi.ComponentResource):
                 [
                     policies.allow(
                         "StartPipeline", ["states:StartExecution"], [self.state_machine.arn]
-                    )
+                    ),
+                    # StartExecution encrypts the execution's input under the history key
+                    # with the caller's permissions.
+                    self.use_history_key("EncryptInput", ["kms:GenerateDataKey", "kms:Decrypt"]),
                 ]
             ),
             opts=child,
@@ -456,6 +515,19 @@ class Pipeline(pulumi.ComponentResource):
                 code=self._zip("mark_failed"),
                 statements=[
                     policies.allow("MarkFailed", ["dynamodb:UpdateItem"], [table.arn]),
+                    # An input the event leaves out is read back from the execution.
+                    policies.allow(
+                        "ReadFailedInput",
+                        ["states:DescribeExecution"],
+                        # AWS lists Express executions as this action's other resource
+                        # type; a Standard state machine has none, so naming them grants
+                        # nothing, and it keeps the policy checker's tables satisfied.
+                        [
+                            _arn(cfg, "states", f"execution:{cfg.prefix}-pipeline:*"),
+                            _arn(cfg, "states", f"express:{cfg.prefix}-pipeline:*:*"),
+                        ],
+                    ),
+                    self.use_history_key("DecryptFailedInput", ["kms:Decrypt"]),
                     # Lambda's on-failure destination sends with the function's own role.
                     policies.allow(
                         "SendFailedInvocations", ["sqs:SendMessage"], [self.dead_letter_queue.arn]

@@ -198,6 +198,24 @@ def placeholder_values(function_arns: dict[str, str]) -> dict[str, str]:
     return {PLACEHOLDERS[function]: function_arns[function] for function in PIPELINE_FUNCTIONS}
 
 
+# The execution history holds every photo's detected text and readings for 90 days. It is
+# encrypted under the stack's own KMS key, so reading it takes kms:Decrypt on that key as
+# well as states:GetExecutionHistory: read-only operator roles see statuses, not plates.
+HISTORY_ENCRYPTION = "CUSTOMER_MANAGED_KMS_KEY"
+# How long Step Functions reuses a data key before asking KMS for another (60 to 900 s;
+# AWS's default). Longer means fewer KMS requests, each billed.
+HISTORY_DATA_KEY_REUSE_S = 300
+
+
+def history_encryption(key_arn: str) -> dict[str, Any]:
+    """The state machine's EncryptionConfiguration, as CreateStateMachine takes it."""
+    return {
+        "type": HISTORY_ENCRYPTION,
+        "kmsKeyId": key_arn,
+        "kmsDataKeyReusePeriodSeconds": HISTORY_DATA_KEY_REUSE_S,
+    }
+
+
 # -- engines and statuses --------------------------------------------------------------------
 
 DetectorEngine = Literal["rekognition", "onnx"]

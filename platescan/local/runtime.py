@@ -419,8 +419,16 @@ class LocalStack:
             definition=definition,
             roleArn=self._role("platescan-local-states", "states.amazonaws.com"),
             type="STANDARD",
+            encryptionConfiguration=contract.history_encryption(self._history_key()),
         )
         self.state_machine_arn = created["stateMachineArn"]
+
+    def _history_key(self) -> str:
+        """The execution history's key, as a deployed stack has one of its own."""
+        created = aws.client("kms").create_key(
+            Description="platescan local: the pipeline's execution history"
+        )
+        return str(created["KeyMetadata"]["Arn"])
 
     def _create_rules(self) -> None:
         events = aws.client("events")

@@ -292,7 +292,10 @@ def estimate(
         "xray": traces * price["xray_per_trace_recorded"],
     }
     breakdown = {service: per_photo[service] * 1000 for service in SERVICES}
-    fixed = usage["alarms"] * price["cloudwatch_alarm_per_month"]
+    fixed = (
+        usage["alarms"] * price["cloudwatch_alarm_per_month"]
+        + usage["kms_keys"] * price["kms_key_per_month"]
+    )
     if engine == "onnx":
         fixed += usage["images_kept"] * usage["image_gb"] * price["ecr_per_gb_month"]
     details = {

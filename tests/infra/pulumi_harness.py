@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import runpy
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +151,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 f"arn:aws:events:{region}:{account}:api-destination/{physical}/{_suffix(physical)}"
             )
             state.update(name=physical, arn=arn)
+        elif typ == "aws:kms/key:Key":
+            key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, physical))
+            state.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{account}:key/{key_id}")
+            resource_id = key_id
         elif typ == "aws:sns/topic:Topic":
             state.update(name=physical, arn=f"arn:aws:sns:{region}:{account}:{physical}")
         elif typ == "aws:apigatewayv2/api:Api":

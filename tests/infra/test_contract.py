@@ -173,3 +173,26 @@ def test_the_functions_and_placeholders_are_the_deployed_ones(
     }
     assert deployed == set(contract.FUNCTIONS) == set(local.function_arns)
     assert set(contract.PLACEHOLDERS) == set(contract.PIPELINE_FUNCTIONS)
+
+
+def test_the_local_history_is_encrypted_as_the_deployed_one(
+    deployments: dict[str, Deployment], local: LocalStack
+) -> None:
+    (machine,) = deployments["prod"].of_type("aws:sfn/stateMachine:StateMachine")
+    deployed = machine["encryptionConfiguration"]
+    described = aws.client("stepfunctions").describe_state_machine(
+        stateMachineArn=local.state_machine_arn
+    )
+    encryption = described["encryptionConfiguration"]
+    assert (encryption["type"], encryption["kmsDataKeyReusePeriodSeconds"]) == (
+        deployed["type"],
+        deployed["kmsDataKeyReusePeriodSeconds"],
+    )
+    assert encryption["type"] == "CUSTOMER_MANAGED_KMS_KEY"
+    key = aws.client("kms").describe_key(KeyId=encryption["kmsKeyId"])["KeyMetadata"]
+    # Step Functions takes symmetric keys only, and a key of the stack's own.
+    assert (key["KeyManager"], key["KeySpec"], key["Enabled"]) == (
+        "CUSTOMER",
+        "SYMMETRIC_DEFAULT",
+        True,
+    )

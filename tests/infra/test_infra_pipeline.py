@@ -30,6 +30,10 @@ def _state_machine(deployment: Deployment) -> Resource:
     return machine
 
 
+def _history_key(deployment: Deployment) -> Resource:
+    return deployment.named("aws:kms/key:Key", "platescan-history-key")
+
+
 def _task_arns(deployment: Deployment) -> dict[str, str]:
     return {key: deployment.named(FUNCTION, name)["arn"] for key, name in TASKS.items()}
 
@@ -189,7 +193,16 @@ def test_the_upload_target_starts_this_state_machine_with_dlq_and_retries(
             "Effect": "Allow",
             "Action": ["states:StartExecution"],
             "Resource": [machine["arn"]],
-        }
+        },
+        {
+            "Sid": "EncryptInput",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": [_history_key(deployment)["arn"]],
+            "Condition": {
+                "StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": machine["arn"]}
+            },
+        },
     ]
     trust = json.loads(deployment.by_arn(target["roleArn"])["assumeRolePolicy"])["Statement"][0]
     assert trust["Condition"] == {
@@ -320,3 +333,55 @@ def test_committed_onnx_stack_gets_workers_for_its_memory(
     memory = deployment.config["platescan:memoryMb"]["detect_text"]
     assert detect["memorySize"] == memory
     assert detect["environment"]["variables"]["OCR_WORKERS"] == str(-(-memory // 1769))
+
+
+def test_the_execution_history_is_under_the_stacks_own_key(deployment: Deployment) -> None:
+    machine = _state_machine(deployment)
+    key = _history_key(deployment)
+    assert machine["encryptionConfiguration"] == {
+        "type": "CUSTOMER_MANAGED_KMS_KEY",
+        "kmsKeyId": key["arn"],
+        "kmsDataKeyReusePeriodSeconds": 300,
+    }
+    assert key["enableKeyRotation"] is True
+    (alias,) = deployment.of_type("aws:kms/alias:Alias")
+    assert alias["targetKeyId"] == key["keyId"]
+    # The state machine may use the key for its own data, and for nothing else under it.
+    role = _policy_of(deployment, machine["roleArn"])
+    (use,) = [s for s in role if s["Sid"] == "UseHistoryKey"]
+    assert use["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert use["Condition"] == {
+        "StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": machine["arn"]}
+    }
+
+
+def test_every_grant_on_the_history_key_is_held_to_this_state_machine(
+    deployment: Deployment,
+) -> None:
+    key = _history_key(deployment)["arn"]
+    machine = _state_machine(deployment)["arn"]
+    logs = f"arn:aws:logs:{deployment.config['aws:region']}:{ACCOUNT}:*"
+    grants = [
+        statement
+        for policy in deployment.of_type("aws:iam/rolePolicy:RolePolicy")
+        for statement in json.loads(policy["policy"])["Statement"]
+        if key in statement["Resource"] or any(a.startswith("kms:") for a in statement["Action"])
+    ]
+    assert {s["Sid"] for s in grants} == {
+        "UseHistoryKey",
+        "EncryptDeliveredLogs",
+        "EncryptInput",
+        "DecryptFailedInput",
+    }
+    for statement in grants:
+        assert statement["Resource"] == [key], statement["Sid"]
+        if statement["Sid"] == "EncryptDeliveredLogs":
+            # log delivery asks for data keys only, on behalf of this account's log groups
+            assert statement["Action"] == ["kms:GenerateDataKey"]
+            assert statement["Condition"] == {
+                "StringLike": {"kms:EncryptionContext:SourceArn": logs}
+            }
+        else:
+            assert statement["Condition"] == {
+                "StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": machine}
+            }, statement["Sid"]

@@ -147,6 +147,10 @@ def test_each_function_role_touches_only_its_own_resources(deployment: Deploymen
     watchlists = deployment.named("aws:dynamodb/table:Table", "platescan-watchlists")["arn"]
     alerts = deployment.named("aws:dynamodb/table:Table", "platescan-alerts")["arn"]
     bus = deployment.named("aws:cloudwatch/eventBus:EventBus", "platescan-events")["arn"]
+    (machine,) = deployment.of_type("aws:sfn/stateMachine:StateMachine")
+    executions = machine["arn"].replace(":stateMachine:", ":execution:") + ":*"
+    express = machine["arn"].replace(":stateMachine:", ":express:") + ":*:*"
+    history_key = deployment.named("aws:kms/key:Key", "platescan-history-key")["arn"]
     reads = {
         ("s3:GetObject", uploads),
         ("s3:GetObjectVersion", uploads),
@@ -170,7 +174,14 @@ def test_each_function_role_touches_only_its_own_resources(deployment: Deploymen
             ("dynamodb:UpdateItem", alerts),
             ("events:PutEvents", bus),
         },
-        "mark_failed": {("dynamodb:UpdateItem", table), ("sqs:SendMessage", dlq)},
+        "mark_failed": {
+            ("dynamodb:UpdateItem", table),
+            ("sqs:SendMessage", dlq),
+            # the execution's input, when its status-change event leaves it out
+            ("states:DescribeExecution", executions),
+            ("states:DescribeExecution", express),
+            ("kms:Decrypt", history_key),
+        },
         "api": {
             ("s3:PutObject", uploads),
             ("s3:GetObject", uploads),

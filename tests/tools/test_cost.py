@@ -269,3 +269,11 @@ def test_architecture_and_retention_can_be_tried_from_the_command_line(
         2 * prod["breakdown"]["s3_storage"], rel=0.01
     )
     assert cli.main(["cost", "--upload-retention-days", "0"]) == 2
+
+
+def test_the_monthly_fixed_cost_counts_the_alarms_and_the_history_key() -> None:
+    prices = _prices()
+    prices["prices"].update(cloudwatch_alarm_per_month=0.1, kms_key_per_month=1.0)
+    prices["usage"].update(alarms=9, kms_keys=1)
+    estimate = _estimate("rekognition", prices, read_metadata=0.1)
+    assert estimate.details["fixed_usd_per_month"] == pytest.approx(0.9 + 1.0)
