@@ -33,6 +33,7 @@ from platescan.plates.text import (
     is_stop_word,
     looks_like_word,
     non_plate_reason,
+    north_american_phone,
     pieces,
 )
 
@@ -57,6 +58,8 @@ OFF_HINT_PENALTY = 0.55
 # Without a hint, a state or country name read on the photo (CALIFORNIA, BRASIL) hints at
 # its region: formats of other regions start behind by this much.
 IMPLIED_OFF_HINT_PENALTY = 0.8
+# The formats.json group a North American phone number implies.
+NORTH_AMERICA = "NA"
 # A European band's country code read at a plate's left end: other countries' formats
 # start this far behind for that plate (a code is small and can be misread, so less than
 # a hint the caller gives).
@@ -174,15 +177,22 @@ def _format_weight(match: FormatMatch, hinted: _Hint | None) -> float:
 
 
 def _implied_regions(detections: dict) -> set[str]:
-    """Regions whose state or country names are read somewhere on the photo."""
+    """The regions that everything read around the plate agrees on; empty when it does not.
+
+    A state or country name names one region. A phone number in North America's numbering
+    plan, on a dealer frame or a sign, names the United States, Canada and Mexico.
+    """
     words = region_words()
-    found: set[str] = set()
+    clues: list[set[str]] = []
     for detection in iter_lines(detections):
-        for word in fold(detection["DetectedText"]).split():
+        text = detection["DetectedText"]
+        if north_american_phone(text):
+            clues.append(regions_for_hint(NORTH_AMERICA) or set())
+        for word in fold(text).split():
             region = words.get(compact(word))
             if region:
-                found.add(region)
-    return found
+                clues.append({region})
+    return set.intersection(*clues) if clues else set()
 
 
 def _readings_for_text(
@@ -584,7 +594,7 @@ def read_plates(detections: dict, *, region_hint: str | None = None) -> list[dic
     hinted = _Hint(regions, OFF_HINT_PENALTY, given=True) if regions is not None else None
     if hinted is None:
         implied = _implied_regions(detections)
-        if len(implied) == 1:
+        if implied:
             hinted = _Hint(implied, IMPLIED_OFF_HINT_PENALTY)
     lines: list[_Line] = []
     rejected: list[Box] = []

@@ -52,6 +52,10 @@ _DATE = re.compile(r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b")
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _PHONE = re.compile(r"(?:\(?\d{3}\)?[\s.-]?)?\d{3}[\s.-]\d{4}\b|\b1?-?8[0-9]{2}-")
 # A local phone number on a sign or a dealer frame: 555-1234 and nothing else on the line.
+# A North American (NANP) number as dealer frames and signs print it: a three-digit area
+# code and exchange that never start with 0 or 1, then four digits (555-234-5678, (555)
+# 234-5678). Domestic numbers elsewhere start with a trunk 0 or have other groupings.
+_NORTH_AMERICAN_PHONE = re.compile(r"(?<!\d)\(?[2-9]\d{2}\)?[\s.-]?[2-9]\d{2}[\s.-]\d{4}(?!\d)")
 _LOCAL_PHONE = re.compile(r"^\s*\d{3}\s?[-.]\s?\d{4}\s*$")
 _URL = re.compile(r"WWW\.|\.COM\b|\.NET\b|\.ORG\b|HTTP|@", re.IGNORECASE)
 # Phone numbers as printed outside North America: an international prefix (+49 30 1234567,
@@ -64,6 +68,11 @@ _BADGE = re.compile(r"^\s*\d[.,]\d\s?[A-Z][A-Z0-9]{0,3}\s*$")
 # A price on a sign or sticker ($300, 25 €): the plate recogniser, which knows only letters
 # and digits, reads a $ as S, so the sign must be known for what it is from the photo's line.
 _PRICE = re.compile(r"[$€£¥]\s?\d|\d\s?[$€£¥]")
+
+
+def north_american_phone(text: str) -> bool:
+    """Whether `text` holds a phone number in North America's numbering plan."""
+    return bool(_NORTH_AMERICAN_PHONE.search(fold(text)))
 
 
 def fold(text: str) -> str:

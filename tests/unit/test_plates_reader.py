@@ -324,6 +324,55 @@ def test_a_state_name_on_the_photo_favours_its_region_without_a_hint() -> None:
     assert margin(with_state) > margin(alone)
 
 
+def _us_over_se(plates: list[dict]) -> float:
+    """How much surer the best US candidate is than the best Swedish one (0 if none left)."""
+    best: dict[str, float] = {"SE": 0.0}
+    for c in plates[0]["candidates"]:
+        best[c["region"]] = max(best.get(c["region"], 0.0), c["confidence"])
+    return best["US"] - best["SE"]
+
+
+@pytest.mark.parametrize(
+    ("phone", "north_american"),
+    [
+        ("686-257-2971", True),  # a dealer frame's number, area code and exchange
+        ("(314) 845-5900", True),
+        ("0171-123-4567", False),  # a German mobile number: trunk prefix 0
+        ("030 123 4567", False),
+        ("(11) 3456-7890", False),  # Sao Paulo: a two-digit area code
+        ("555-1234", False),  # no area code: could be anywhere
+    ],
+)
+def test_a_north_american_phone_number_on_the_photo_favours_north_america(
+    phone: str, north_american: bool
+) -> None:
+    # Given the same six characters as a Swedish LLL NNN and a US 0 (a US plate's O)
+    alone = read_plates(response(line("OSG719", PLATE_BOX, 0.9)))
+    # When a phone number is read on a dealer frame below the plate
+    framed = read_plates(
+        response(line(phone, (400, 700, 600, 725), 0.9), line("OSG719", PLATE_BOX, 0.9))
+    )
+    # Then a number in North America's plan moves the reading towards the US, others do not
+    if north_american:
+        assert _us_over_se(framed) > _us_over_se(alone)
+    else:
+        assert _us_over_se(framed) == _us_over_se(alone)
+
+
+def test_names_of_two_countries_on_the_photo_favour_neither() -> None:
+    # Given a Swedish reading and the names of two countries (a sticker from abroad)
+    alone = read_plates(response(line("OSG719", PLATE_BOX, 0.9)))
+    both = read_plates(
+        response(
+            line("FLORIDA", (420, 560, 580, 590), 0.95),
+            line("SVERIGE", (100, 100, 300, 130), 0.95),
+            line("OSG719", PLATE_BOX, 0.9),
+        )
+    )
+    # Then the clues disagree, and the readings weigh as with no clue at all
+    assert _us_over_se(both) == _us_over_se(alone)
+
+
 def test_florida_lln_lnl_layout_corrects_a_digit_position() -> None:
     # Given the LLN LNL layout with a G read where the layout has a digit
     plates = read_plates(response(line("MHGV4L", PLATE_BOX, 0.95)))
