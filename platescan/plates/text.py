@@ -51,11 +51,11 @@ _OTHER_STOP_WORDS = frozenset(
 _DATE = re.compile(r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b")
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _PHONE = re.compile(r"(?:\(?\d{3}\)?[\s.-]?)?\d{3}[\s.-]\d{4}\b|\b1?-?8[0-9]{2}-")
-# A local phone number on a sign or a dealer frame: 555-1234 and nothing else on the line.
 # A North American (NANP) number as dealer frames and signs print it: a three-digit area
 # code and exchange that never start with 0 or 1, then four digits (555-234-5678, (555)
 # 234-5678). Domestic numbers elsewhere start with a trunk 0 or have other groupings.
 _NORTH_AMERICAN_PHONE = re.compile(r"(?<!\d)\(?[2-9]\d{2}\)?[\s.-]?[2-9]\d{2}[\s.-]\d{4}(?!\d)")
+# A local phone number on a sign or a dealer frame: 555-1234 and nothing else on the line.
 _LOCAL_PHONE = re.compile(r"^\s*\d{3}\s?[-.]\s?\d{4}\s*$")
 _URL = re.compile(r"WWW\.|\.COM\b|\.NET\b|\.ORG\b|HTTP|@", re.IGNORECASE)
 # Phone numbers as printed outside North America: an international prefix (+49 30 1234567,

@@ -226,14 +226,17 @@ def test_write_result_records_a_rejection_with_its_reason(cloud: Any) -> None:
     assert item["Item"]["error"] == {"type": "UnsupportedImage", "message": cause["errorMessage"]}
 
 
+def _record(upload_id: str) -> dict[str, Any]:
+    """The results table's record of one upload, as the handlers left it."""
+    return dict(
+        boto3.resource("dynamodb").Table(TABLE).get_item(Key={"upload_id": upload_id})["Item"]
+    )
+
+
 def test_mark_failed_marks_the_record_from_the_status_change_event(cloud: Any) -> None:
     result = handler("mark_failed")(event("execution_failed"), context("mf"))
     assert result == {"upload_id": "q0xW3ZbKp5mVgTfR2sYd1A", "marked": True}
-    item = (
-        boto3.resource("dynamodb")
-        .Table(TABLE)
-        .get_item(Key={"upload_id": "q0xW3ZbKp5mVgTfR2sYd1A"})["Item"]
-    )
+    item = _record("q0xW3ZbKp5mVgTfR2sYd1A")
     assert item["status"] == "FAILED"
     assert item["error"] == {
         "type": "DetectorUnavailable",
@@ -259,11 +262,7 @@ def test_mark_failed_asks_step_functions_for_an_input_the_event_left_out(cloud: 
     )
     result = handler("mark_failed")(sent, context("mf"))
     assert result == {"upload_id": "q0xW3ZbKp5mVgTfR2sYd1A", "marked": True}
-    item = (
-        boto3.resource("dynamodb")
-        .Table(TABLE)
-        .get_item(Key={"upload_id": "q0xW3ZbKp5mVgTfR2sYd1A"})["Item"]
-    )
+    item = _record("q0xW3ZbKp5mVgTfR2sYd1A")
     assert item["status"] == "FAILED"
     assert item["execution_arn"] == started["executionArn"]
 
